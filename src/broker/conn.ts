@@ -1,0 +1,26 @@
+// The one seam between the broker and a transport: what the broker may do to a connection.
+// Imports nothing; a socket adapter, or an in-memory pair in tests, implements it.
+
+/** A byte connection to one client, as the broker sees it. */
+export interface Conn {
+  /** Queues bytes for the peer. `false` means the transport is saturated: wait for drain. */
+  write(bytes: Uint8Array): boolean;
+  /** Stops delivering input from the peer (backpressure on a producer). */
+  pause(): void;
+  /** Delivers input again after pause(). */
+  resume(): void;
+  /** Closes after what was written has been flushed. */
+  end(): void;
+  /** Closes at once, discarding unwritten bytes. */
+  destroy(): void;
+}
+
+/** What the transport tells the broker about a connection's lifetime. */
+export interface ConnEvents {
+  /** Bytes arrived from the peer. */
+  data: (chunk: Uint8Array) => void;
+  /** The transport can take writes again after write() returned false. */
+  drain: () => void;
+  /** The connection is gone (after end(), destroy(), or the peer leaving). */
+  close: () => void;
+}

@@ -1,0 +1,52 @@
+// Subject rules: dot-separated tokens of printable ASCII; `*` matches one token, `>` the rest.
+// Imports nothing.
+
+/** Longest subject, in bytes (it is length-prefixed by one byte on the wire). */
+export const MAX_SUBJECT = 255;
+
+/**
+ * Why `subject` is not valid, or null when it is. Publish subjects may not hold wildcards;
+ * subscription patterns may (`*` as a whole token, `>` as the whole last token).
+ */
+export function subjectProblem(subject: string, allowWildcards: boolean): string | null {
+  const n = subject.length;
+  if (n === 0) return 'subject is empty';
+  if (n > MAX_SUBJECT) return `subject is longer than ${MAX_SUBJECT} bytes`;
+  let tokenStart = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? subject.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      const len = i - tokenStart;
+      if (len === 0) return `subject "${subject}" has an empty token`;
+      if (len === 1) {
+        const t = subject.charCodeAt(tokenStart);
+        if (t === 0x2a || t === 0x3e) {
+          if (!allowWildcards)
+            return `subject "${subject}" has a wildcard; publish to a concrete subject`;
+          if (t === 0x3e && i !== n) return `subject "${subject}": ">" must be the last token`;
+        }
+      }
+      tokenStart = i + 1;
+      continue;
+    }
+    if (c <= 0x20 || c >= 0x7f)
+      return `subject "${subject}" has a character outside printable ASCII`;
+    if ((c === 0x2a || c === 0x3e) && !allowWildcards) {
+      return `subject "${subject}" has a wildcard character; publish to a concrete subject`;
+    }
+    if (c === 0x2a || c === 0x3e) {
+      // A wildcard character must be a whole token.
+      const prev = i > 0 ? subject.charCodeAt(i - 1) : 0x2e;
+      const next = i + 1 < n ? subject.charCodeAt(i + 1) : 0x2e;
+      if (prev !== 0x2e || next !== 0x2e) {
+        return `subject "${subject}": wildcards must be whole tokens`;
+      }
+    }
+  }
+  return null;
+}
+
+/** True when `subject` has no wildcard token. */
+export function isLiteralSubject(subject: string): boolean {
+  return subjectProblem(subject, false) === null;
+}

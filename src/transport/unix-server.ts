@@ -1,0 +1,126 @@
+// Listens on a Unix socket (path or abstract) and attaches each connection to a Broker.
+// Owns the socket file: 0700 folder, 0600 socket, stale-socket probe, removal on close.
+
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Broker } from '../broker/broker.js';
+import { BusError, ErrorCode } from '../protocol/errors.js';
+import { isAbstract, netPath } from './socket-path.js';
+
+/** Attaches one socket to the broker: bytes in, bytes out, drain and close. */
+export function attachSocket(broker: Broker, socket: Socket): void {
+  socket.setNoDelay?.(true);
+  const events = broker.attach({
+    write: (bytes) => socket.write(bytes),
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    end: () => socket.end(),
+    destroy: () => socket.destroy(),
+  });
+  socket.on('data', events.data);
+  socket.on('drain', events.drain);
+  socket.on('close', events.close);
+  socket.on('error', () => {
+    // 'close' follows; the broker logs the disconnect.
+  });
+}
+
+/** Resolves true when something accepts a connection at `path`. */
+export function probe(path: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection(netPath(path));
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve(true); // something holds the path but does not answer quickly: treat as live
+    }, timeoutMs);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+}
+
+/** Creates the socket's folder (0700) when it is missing; refuses a folder owned by another user. */
+function prepareFolder(path: string): void {
+  const dir = dirname(path);
+  let created = false;
+  try {
+    statSync(dir);
+  } catch {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    created = true;
+  }
+  const st = statSync(dir);
+  const uid = process.getuid?.() ?? 0;
+  if (!created && /\/udsbus(-\d+)?$/.test(dir) && st.uid !== uid) {
+    throw new BusError(
+      ErrorCode.ADDRESS_IN_USE,
+      `socket folder ${dir} belongs to uid ${st.uid}, not to this user (${uid})`,
+    );
+  }
+  if (created) chmodSync(dir, 0o700);
+}
+
+/**
+ * Starts listening on `path`. Refuses when a live server answers there; removes a stale socket
+ * file only after a failed connect probe. The socket file is created 0600.
+ */
+export async function listenUnix(broker: Broker, path: string): Promise<Server> {
+  const abstract = isAbstract(path);
+  if (!abstract) {
+    prepareFolder(path);
+    let exists = false;
+    try {
+      exists = lstatSync(path).isSocket();
+      if (!exists)
+        throw new BusError(
+          ErrorCode.ADDRESS_IN_USE,
+          `${path} exists and is not a socket; not touching it`,
+        );
+    } catch (err) {
+      if (err instanceof BusError) throw err;
+    }
+    if (exists) {
+      if (await probe(path))
+        throw new BusError(ErrorCode.ADDRESS_IN_USE, `a daemon is already listening on ${path}`);
+      unlinkSync(path);
+    }
+  }
+  const server = createServer({ pauseOnConnect: false }, (socket) => attachSocket(broker, socket));
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') {
+          reject(
+            new BusError(ErrorCode.ADDRESS_IN_USE, `a daemon is already listening on ${path}`),
+          );
+        } else reject(err);
+      });
+      server.listen(netPath(path), () => resolve());
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  if (!abstract) chmodSync(path, 0o600);
+  server.on('error', () => undefined);
+  return server;
+}
+
+/** Stops accepting and removes the socket file (if it is still ours). */
+export async function closeUnix(server: Server, path: string): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!isAbstract(path)) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  }
+}
