@@ -272,6 +272,7 @@ export class Broker {
 
   /** PUB: `0x10 | flags | priority | subjectLen | subject | tail`. */
   #onPub(s: Session, body: Uint8Array): void {
+    if (body.length < 4) throw new BusError(ErrorCode.PROTOCOL, 'PUB: truncated');
     const slen = body[3]!;
     const tailStart = 4 + slen;
     if (body.length < tailStart) throw new BusError(ErrorCode.PROTOCOL, 'PUB: truncated');

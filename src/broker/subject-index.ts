@@ -67,7 +67,7 @@ export class SubjectIndex<T extends Indexed> {
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i]!;
       if (t === '>' && i === tokens.length - 1) {
-        removeFrom(node.rest, item);
+        if (!removeFrom(node.rest, item)) return;
         this.#prune(path, node);
         this.#changed(-1);
         return;
@@ -77,7 +77,7 @@ export class SubjectIndex<T extends Indexed> {
       path.push([node, t]);
       node = next;
     }
-    removeFrom(node.here, item);
+    if (!removeFrom(node.here, item)) return;
     this.#prune(path, node);
     this.#changed(-1);
   }
@@ -150,7 +150,9 @@ function collect<T>(node: Node<T>, tokens: string[], i: number, out: T[]): void 
   if (star !== undefined) collect(star, tokens, i + 1, out);
 }
 
-function removeFrom<T>(arr: T[], item: T): void {
+function removeFrom<T>(arr: T[], item: T): boolean {
   const i = arr.indexOf(item);
-  if (i >= 0) arr.splice(i, 1);
+  if (i < 0) return false;
+  arr.splice(i, 1);
+  return true;
 }

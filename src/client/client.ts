@@ -34,6 +34,7 @@ import {
   type ServerHello,
 } from '../protocol/frames.js';
 import { subjectProblem } from '../protocol/subject.js';
+import { varintSize } from '../protocol/varint.js';
 import { defaultSocketPath, netPath } from '../transport/socket-path.js';
 import { Subscription, type Msg, type SubscribeOptions } from './subscription.js';
 
@@ -274,7 +275,8 @@ export class Client extends EventEmitter {
           return;
         }
         this.#server = decodeServerHello(body);
-        this.#decoder.maxFrame = Math.max(this.#server.maxFrame, 1024 * 1024);
+        // A MSG carries up to 17 bytes more than the PUB it forwards.
+        this.#decoder.maxFrame = this.#server.maxFrame + 64;
         handshaken = true;
         clearTimeout(timer);
         this.#online = true;
@@ -757,13 +759,16 @@ export class Client extends EventEmitter {
     return this.#afterWrite(true);
   }
 
+  /** Refuses a frame whose body would exceed the daemon's limit (`size` includes the length prefix). */
   #checkFrame(size: number): void {
     const max = this.#server?.maxFrame ?? 1024 * 1024;
-    if (size > max + 4)
+    const body = size - varintSize(size);
+    if (body > max) {
       throw new BusError(
         ErrorCode.FRAME_TOO_LARGE,
-        `message of ${size} bytes exceeds the daemon's frame limit of ${max} bytes`,
+        `message of ${body} bytes exceeds the daemon's frame limit of ${max} bytes`,
       );
+    }
   }
 
   /** Subscribes to a subject pattern (`*` one token, `>` the rest). */

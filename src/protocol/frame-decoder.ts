@@ -70,6 +70,8 @@ export class FrameDecoder {
       if (this.#lenValue > this.maxFrame) this.#tooLarge(this.#lenValue);
       if (b >= 0x80) {
         this.#lenMul *= 128;
+        // No accepted length needs more than 8 varint bytes.
+        if (this.#lenMul > 2 ** 49) this.#tooLarge(Number.MAX_SAFE_INTEGER);
         continue;
       }
       this.#inLen = false;
