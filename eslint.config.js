@@ -13,7 +13,10 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowNullish: true },
+      ],
       '@typescript-eslint/no-unnecessary-condition': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-confusing-void-expression': 'off',
@@ -30,7 +33,10 @@ export default tseslint.config(
   {
     files: ['src/broker/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [...nodeBuiltins, '../transport/*', '../client/*', '../daemon/*', '../cli/*'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...nodeBuiltins, '../transport/*', '../client/*', '../daemon/*', '../cli/*'] },
+      ],
     },
   },
   {

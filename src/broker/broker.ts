@@ -22,7 +22,6 @@ import {
   encodeHello,
   encodeReply,
   helloVersion,
-  readAscii,
   readU32,
   readU64,
   writeU32,
@@ -32,6 +31,8 @@ import {
 import { subjectProblem } from '../protocol/subject.js';
 import type { Conn, ConnEvents } from './conn.js';
 import { Session, SessionState, Sub } from './session.js';
+import { Slab } from './slab.js';
+import { SubjectCache } from './subject-cache.js';
 import { SubjectIndex, type Route } from './subject-index.js';
 
 /** Limits and defaults of a broker; every field has a documented default. */
@@ -50,8 +51,12 @@ export interface BrokerOptions {
   maxSubscriptions?: number;
   /** Requests awaiting an answer per responder. Default 65,536. */
   maxPendingRequests?: number;
-  /** Keepalive interval the daemon announces, ms (0 = none). Default 0. */
+  /** Keepalive: the daemon PINGs every client this often, ms (0 = off). Default 0. */
   pingMs?: number;
+  /** Keepalive: a client that leaves this many PINGs unanswered is disconnected. Default 2. */
+  maxPingsOut?: number;
+  /** Disconnect a client that sends nothing for this long, ms (0 = never). Default 0. */
+  idleTimeoutMs?: number;
   /** Version string reported in HELLO and status. */
   serverVersion?: string;
   /** Lifecycle log lines (connect, disconnect, errors). */
@@ -71,6 +76,8 @@ const DEFAULTS: Required2<Omit<BrokerOptions, 'log' | 'schedule'>> = {
   maxSubscriptions: 10_000,
   maxPendingRequests: 65_536,
   pingMs: 0,
+  maxPingsOut: 2,
+  idleTimeoutMs: 0,
   serverVersion: '0.0.0',
 };
 
@@ -107,6 +114,15 @@ interface Pending {
 }
 
 const PUB_FLAGS = Flag.TYPE | Flag.HEADERS;
+
+/** Copies src[start..end) to dst[at..]; a loop beats subarray + set for small runs. */
+function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): void {
+  if (end - start > 96) {
+    dst.set(src.subarray(start, end), at);
+    return;
+  }
+  for (let i = start; i < end; i++) dst[at++] = src[i]!;
+}
 const EMPTY = new Uint8Array(0);
 
 /** The message broker; attach a Conn per client. */
@@ -123,8 +139,11 @@ export class Broker {
   #nextToken = 1;
   #nextMsgId = 1;
   #dirty: Session[] = [];
+  #slab = new Slab();
+  #subjects = new SubjectCache();
   #flushScheduled = false;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
   #closing = false;
   #msgsIn = 0;
   #delivered = 0;
@@ -141,6 +160,10 @@ export class Broker {
     this.#schedule = options.schedule ?? ((fn) => setImmediate(fn));
     this.#sweepTimer = setInterval(() => this.#sweep(), 1000);
     this.#sweepTimer.unref?.();
+    if (this.options.pingMs > 0) {
+      this.#pingTimer = setInterval(() => this.#ping(), this.options.pingMs);
+      this.#pingTimer.unref?.();
+    }
   }
 
   /** Number of connected sessions. */
@@ -171,8 +194,14 @@ export class Broker {
       data: (chunk) => {
         if (session.state >= SessionState.CLOSING) return;
         session.bytesIn += chunk.length;
+        session.lastInput = Date.now();
+        session.pingsOut = 0;
         try {
-          session.decoder.push(chunk, onFrame);
+          // A plain Uint8Array view: frame views cut from it are cheaper than Buffer slices.
+          session.decoder.push(
+            new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+            onFrame,
+          );
         } catch (err) {
           if (err instanceof BusError) this.#fail(session, err.code, err.message);
           else {
@@ -278,19 +307,19 @@ export class Broker {
     if (body.length < tailStart) throw new BusError(ErrorCode.PROTOCOL, 'PUB: truncated');
     const flags = body[1]!;
     if (flags !== 0) checkTail(body, tailStart, flags, PUB_FLAGS);
-    const subject = readAscii(body, 4, tailStart);
+    const subject = this.#subjects.get(body, 4, tailStart);
     const route = this.#route(this.#subs, s, subject);
     if (route === null) return;
     this.#msgsIn++;
     if (route.empty) return;
     const id = this.#nextMsgId++;
     // Envelope: flags | priority | from | id | subjectLen | subject | tail (PUB bytes from 3 on).
-    const env = new Uint8Array(body.length + 11);
+    const env = this.#slab.alloc(body.length + 11);
     env[0] = flags;
     env[1] = body[2]!;
     writeU32(env, 2, s.id);
     writeU64(env, 6, id);
-    env.set(body.subarray(3), 14);
+    copyBytes(env, 14, body, 3, body.length);
     this.#fanOut(route, env, body[2]!, id);
   }
 
@@ -398,7 +427,7 @@ export class Broker {
     const tailStart = 12 + slen;
     if (body.length < tailStart) throw new BusError(ErrorCode.PROTOCOL, 'REQ: truncated subject');
     if (flags !== 0) checkTail(body, tailStart, flags, PUB_FLAGS);
-    const subject = readAscii(body, 12, tailStart);
+    const subject = this.#subjects.get(body, 12, tailStart);
     const route = this.#route(this.#responders, s, subject);
     if (route === null) return;
     this.#msgsIn++;
@@ -432,7 +461,7 @@ export class Broker {
     const id = this.#nextMsgId++;
     // Envelope with the reply token after the subject.
     const tail = body.subarray(tailStart);
-    const env = new Uint8Array(ENVELOPE_FIXED + slen + 8 + tail.length);
+    const env = this.#slab.alloc(ENVELOPE_FIXED + slen + 8 + tail.length);
     env[0] = flags | Flag.REPLY;
     env[1] = priority;
     writeU32(env, 2, s.id);
@@ -480,7 +509,7 @@ export class Broker {
     const id = this.#nextMsgId++;
     this.#msgsIn++;
     const tail = body.subarray(7);
-    const env = new Uint8Array(ENVELOPE_FIXED + tail.length);
+    const env = this.#slab.alloc(ENVELOPE_FIXED + tail.length);
     env[0] = flags | (to === 0 ? Flag.BROADCAST : 0);
     env[1] = priority;
     writeU32(env, 2, s.id);
@@ -743,8 +772,29 @@ export class Broker {
     if (this.#closing && this.#sessions.size === 0) this.#onEmpty?.();
   }
 
+  /** Keepalive: PING every ready client; disconnect those that left maxPingsOut unanswered. */
+  #ping(): void {
+    const ping = encodeBare(Op.PING);
+    for (const s of this.#sessions.values()) {
+      if (!s.open) continue;
+      if (s.pingsOut >= this.options.maxPingsOut) {
+        this.#fail(s, ErrorCode.DISCONNECTED, `${s.pingsOut} keepalive pings unanswered`);
+        continue;
+      }
+      s.pingsOut++;
+      this.#push(s, ping, 255);
+    }
+  }
+
   #sweep(): void {
     const now = Date.now();
+    const idle = this.options.idleTimeoutMs;
+    if (idle > 0) {
+      for (const s of this.#sessions.values()) {
+        if (s.open && now - s.lastInput >= idle)
+          this.#fail(s, ErrorCode.DISCONNECTED, `idle for ${idle} ms`);
+      }
+    }
     for (const [token, p] of this.#pending) {
       if (p.deadline <= now) {
         this.#pending.delete(token);
@@ -764,7 +814,7 @@ export class Broker {
     if (route.empty) return;
     const payload = new TextEncoder().encode(JSON.stringify(body));
     const id = this.#nextMsgId++;
-    const env = new Uint8Array(ENVELOPE_FIXED + subject.length + payload.length);
+    const env = this.#slab.alloc(ENVELOPE_FIXED + subject.length + payload.length);
     env[0] = 0;
     env[1] = 0;
     writeU32(env, 2, 0);
@@ -833,6 +883,7 @@ export class Broker {
   async shutdown(timeoutMs: number): Promise<{ dropped: number }> {
     this.#closing = true;
     clearInterval(this.#sweepTimer);
+    clearInterval(this.#pingTimer);
     for (const s of this.#sessions.values()) {
       if (s.state === SessionState.HANDSHAKE) {
         this.#fail(s, ErrorCode.SHUTDOWN, 'the daemon is shutting down');

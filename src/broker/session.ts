@@ -76,6 +76,8 @@ export class Session {
   slowSince = 0;
   handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   lastInput = Date.now();
+  /** Keepalive PINGs sent since the last input. */
+  pingsOut = 0;
   msgsIn = 0;
   msgsOut = 0;
   bytesIn = 0;

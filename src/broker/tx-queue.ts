@@ -31,6 +31,12 @@ class Level {
   }
 }
 
+/**
+ * What an entry counts against the byte bound beyond its buffer: an upper bound of the MSG
+ * prefix (`len | 0x11 | sid`), so accounting needs no varint sizing on the hot path.
+ */
+export const ENTRY_OVERHEAD = 12;
+
 /** Wire size of an entry: whole frames as they are; MSG entries get `len | 0x11 | sid` prepended. */
 export function entrySize(sid: number, buf: Uint8Array): number {
   if (sid === WHOLE_FRAME) return buf.length;
@@ -57,12 +63,11 @@ export class TxQueue {
    * (`sid` = WHOLE_FRAME). `id` is the message id, kept for gap accounting (0 for control frames).
    */
   push(priority: number, sid: number, buf: Uint8Array, id: number): void {
-    let level = this.#byPriority[priority];
-    if (level === undefined) level = this.#addLevel(priority);
+    const level = this.#byPriority[priority] ?? this.#addLevel(priority);
     level.sids.push(sid);
     level.bufs.push(buf);
     level.ids.push(id);
-    this.bytes += entrySize(sid, buf);
+    this.bytes += buf.length + ENTRY_OVERHEAD;
     this.length++;
   }
 
@@ -87,7 +92,7 @@ export class TxQueue {
         if (sid <= 0 || !droppable(sid)) continue;
         const buf = level.bufs[i]!;
         const id = level.ids[i]!;
-        this.bytes -= entrySize(sid, buf);
+        this.bytes -= buf.length + ENTRY_OVERHEAD;
         this.length--;
         if (i === level.head) {
           level.head++;
@@ -109,12 +114,14 @@ export class TxQueue {
    */
   take(maxBytes: number): Uint8Array | null {
     if (this.length === 0) return null;
-    // Size first, so the write buffer is allocated once.
+    // Size first (by the accounting bound, which is never less than the wire size), so the
+    // write buffer is allocated once.
     let total = 0;
     let count = 0;
     outer: for (const level of this.#levels) {
-      for (let i = level.head; i < level.sids.length; i++) {
-        const size = entrySize(level.sids[i]!, level.bufs[i]!);
+      const bufs = level.bufs;
+      for (let i = level.head; i < bufs.length; i++) {
+        const size = bufs[i]!.length + ENTRY_OVERHEAD;
         if (count > 0 && total + size > maxBytes) break outer;
         total += size;
         count++;
@@ -124,26 +131,27 @@ export class TxQueue {
     let off = 0;
     let left = count;
     for (const level of this.#levels) {
-      while (left > 0 && level.head < level.sids.length) {
+      const sids = level.sids;
+      const bufs = level.bufs;
+      while (left > 0 && level.head < sids.length) {
         const i = level.head++;
-        const sid = level.sids[i]!;
-        const buf = level.bufs[i]!;
-        if (sid === WHOLE_FRAME) {
-          out.set(buf, off);
-          off += buf.length;
-        } else {
+        const sid = sids[i]!;
+        const buf = bufs[i]!;
+        const n = buf.length;
+        if (sid !== WHOLE_FRAME) {
           // Layout: varint(len) | 0x11 | varint(sid) | envelope
-          off = writeVarint(out, off, 1 + varintSize(sid) + buf.length);
+          off = writeVarint(out, off, 1 + (sid < 0x80 ? 1 : varintSize(sid)) + n);
           out[off++] = Op.MSG;
           off = writeVarint(out, off, sid);
-          out.set(buf, off);
-          off += buf.length;
         }
+        if (n <= 64) for (let k = 0; k < n; k++) out[off + k] = buf[k]!;
+        else out.set(buf, off);
+        off += n;
         left--;
       }
-      if (level.head === level.sids.length) {
-        level.sids.length = 0;
-        level.bufs.length = 0;
+      if (level.head === sids.length) {
+        sids.length = 0;
+        bufs.length = 0;
         level.ids.length = 0;
         level.head = 0;
       } else level.compact();
@@ -151,7 +159,7 @@ export class TxQueue {
     }
     this.length -= count;
     this.bytes -= total;
-    return out;
+    return out.subarray(0, off);
   }
 
   /** Empties the queue; returns the message entries dropped (for accounting). */

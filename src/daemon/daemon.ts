@@ -21,6 +21,9 @@ Options:
       --max-queue-msgs N     TX queue bound per client, messages (default 100000)
       --slow-grace-ms MS     how long a slow subscriber may stay over its bound (default 2000)
       --shutdown-timeout MS  how long SIGTERM waits to flush queues (default 5000)
+      --ping-ms MS           PING every client this often; 0 = off (default 0)
+      --max-pings-out N      disconnect a client after N unanswered PINGs (default 2)
+      --idle-timeout-ms MS   disconnect a client silent for this long; 0 = never (default 0)
   -q, --quiet                log only errors
   -h, --help                 show this help
 `;
@@ -36,11 +39,14 @@ function log(line: string): void {
   process.stderr.write(`udsbus: ${line}\n`);
 }
 
-function intOpt(v: string | undefined, name: string): number | undefined {
+function intOpt(v: string | undefined, name: string, min = 1): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new RangeError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new RangeError(
+      `--${name} must be an integer of at least ${min}, got ${JSON.stringify(v)}`,
+    );
+  }
   return n;
 }
 
@@ -89,6 +95,9 @@ export async function daemonMain(argv: string[]): Promise<number> {
         'max-queue-msgs': { type: 'string' },
         'slow-grace-ms': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
+        'ping-ms': { type: 'string' },
+        'max-pings-out': { type: 'string' },
+        'idle-timeout-ms': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -117,6 +126,12 @@ export async function daemonMain(argv: string[]): Promise<number> {
     if (mqm !== undefined) options.maxQueueMsgs = mqm;
     const grace = intOpt(values['slow-grace-ms'], 'slow-grace-ms');
     if (grace !== undefined) options.slowGraceMs = grace;
+    const pingMs = intOpt(values['ping-ms'], 'ping-ms', 0);
+    if (pingMs !== undefined) options.pingMs = pingMs;
+    const pingsOut = intOpt(values['max-pings-out'], 'max-pings-out');
+    if (pingsOut !== undefined) options.maxPingsOut = pingsOut;
+    const idle = intOpt(values['idle-timeout-ms'], 'idle-timeout-ms', 0);
+    if (idle !== undefined) options.idleTimeoutMs = idle;
     daemon = await startDaemon(path, options, shutdownTimeout, values.quiet === true);
   } catch (err) {
     if (err instanceof RangeError) {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { Op, frame } from '../../src/protocol/frames.js';
 import { varintSize } from '../../src/protocol/varint.js';
-import { TxQueue, WHOLE_FRAME, entrySize } from '../../src/broker/tx-queue.js';
+import { ENTRY_OVERHEAD, TxQueue, WHOLE_FRAME, entrySize } from '../../src/broker/tx-queue.js';
 
 /** A tiny "envelope" whose first byte identifies it. */
 const env = (tag: number, len = 4): Uint8Array => new Uint8Array(len).fill(tag);
@@ -48,30 +48,34 @@ void test('higher priority first, FIFO within a priority', () => {
   assert.equal(q.take(100), null);
 });
 
-void test('bytes and length follow push and take exactly', () => {
+void test('bytes count each buffer plus ENTRY_OVERHEAD (an upper bound of the wire size); take returns the exact wire bytes', () => {
   const q = new TxQueue();
   const f = frame(Uint8Array.from([Op.PONG]));
   q.push(0, 3, env(1, 100), 1);
   q.push(0, WHOLE_FRAME, f, 0);
   q.push(7, 200, env(2, 10), 2);
-  const want = entrySize(3, env(1, 100)) + f.length + entrySize(200, env(2, 10));
+  const accounted = 100 + f.length + 10 + 3 * ENTRY_OVERHEAD;
+  const wire = entrySize(3, env(1, 100)) + f.length + entrySize(200, env(2, 10));
   assert.equal(q.length, 3);
-  assert.equal(q.bytes, want);
+  assert.equal(q.bytes, accounted);
+  assert.ok(accounted >= wire);
   const taken = q.take(1 << 20)!;
-  assert.equal(taken.length, want, 'take returns exactly the accounted bytes');
+  assert.equal(taken.length, wire, 'take returns exactly the wire bytes');
+  assert.equal(q.bytes, 0);
+  assert.equal(q.length, 0);
 });
 
 void test('take(maxBytes) splits between entries and always returns at least one', () => {
   const q = new TxQueue();
-  for (let i = 0; i < 5; i++) q.push(0, 1, env(i, 10), i + 1); // each entry 13 bytes
-  const first = q.take(30)!;
+  for (let i = 0; i < 5; i++) q.push(0, 1, env(i, 10), i + 1); // each: 13 wire bytes, 22 accounted
+  const first = q.take(2 * (10 + ENTRY_OVERHEAD) + 5)!;
   assert.equal(first.length, 26);
   assert.deepEqual(decodeTaken(first), [
     [1, 0],
     [1, 1],
   ]);
   assert.equal(q.length, 3);
-  assert.equal(q.bytes, 39);
+  assert.equal(q.bytes, 3 * (10 + ENTRY_OVERHEAD));
   const one = q.take(1)!;
   assert.deepEqual(decodeTaken(one), [[1, 2]], 'one entry even when larger than maxBytes');
   assert.deepEqual(decodeTaken(q.take(1 << 20)!), [
@@ -86,7 +90,7 @@ void test('take across priority levels keeps the order and leaves the rest', () 
   q.push(0, 1, env(0xa0, 10), 1);
   q.push(9, 1, env(0xb0, 10), 2);
   q.push(9, 1, env(0xb1, 10), 3);
-  assert.deepEqual(decodeTaken(q.take(13 * 2)!), [
+  assert.deepEqual(decodeTaken(q.take((10 + ENTRY_OVERHEAD) * 2)!), [
     [1, 0xb0],
     [1, 0xb1],
   ]);
@@ -109,7 +113,7 @@ void test('dropOldest removes the oldest droppable MSG of the lowest priority, n
   const d = q.dropOldest((sid) => sid === 1);
   assert.deepEqual(d, { sid: 1, id: 13 });
   assert.equal(q.length, 5);
-  assert.equal(q.bytes, bytesBefore - entrySize(1, env(0xa1)));
+  assert.equal(q.bytes, bytesBefore - env(0xa1).length - ENTRY_OVERHEAD);
   assert.deepEqual(
     q.dropOldest((sid) => sid === 1),
     { sid: 1, id: 14 },
@@ -148,7 +152,7 @@ void test('clear empties the queue and returns the MSG entries dropped', () => {
   q.push(0, 4, env(1), 21);
   q.push(3, 5, env(2), 22);
   q.push(0, 0, env(3), 23);
-  q.take(entrySize(5, env(2))); // takes the priority-3 entry only
+  q.take(env(2).length + ENTRY_OVERHEAD); // takes the priority-3 entry only
   const dropped = q.clear();
   assert.deepEqual(dropped, [{ sid: 4, id: 21 }]);
   assert.equal(q.length, 0);
