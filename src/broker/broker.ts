@@ -29,6 +29,7 @@ import {
   type SlowPolicyValue,
 } from '../protocol/frames.js';
 import { subjectProblem } from '../protocol/subject.js';
+import { varintSize, writeVarint } from '../protocol/varint.js';
 import type { Conn, ConnEvents } from './conn.js';
 import { Session, SessionState, Sub } from './session.js';
 import { Slab } from './slab.js';
@@ -283,6 +284,7 @@ export class Broker {
     s.name = hello.name;
     s.pid = hello.pid;
     s.state = SessionState.READY;
+    s.greeted = true;
     this.#push(
       s,
       encodeHello(PROTOCOL_VERSION, {
@@ -313,6 +315,32 @@ export class Broker {
     this.#msgsIn++;
     if (route.empty) return;
     const id = this.#nextMsgId++;
+    const priority = body[2]!;
+    if (priority === 0 && route.all.length === 1 && route.plain.length === 1) {
+      // One subscriber: serialize straight from the PUB bytes when its queue is empty.
+      const sub = route.plain[0]!;
+      const t = sub.session;
+      const n = body.length + 11;
+      const frameBody = 1 + (sub.sid < 0x80 ? 1 : varintSize(sub.sid)) + n;
+      const size = varintSize(frameBody) + frameBody;
+      if (t.fastPath(size, this.options.maxQueueBytes, this.options.maxQueueMsgs)) {
+        let off = t.reserve(size);
+        const out = t.batch;
+        off = writeVarint(out, off, frameBody);
+        out[off++] = Op.MSG;
+        off = writeVarint(out, off, sub.sid);
+        out[off] = flags;
+        out[off + 1] = priority;
+        writeU32(out, off + 2, s.id);
+        writeU64(out, off + 6, id);
+        copyBytes(out, off + 14, body, 3, body.length);
+        sub.delivered++;
+        t.delivered++;
+        this.#delivered++;
+        if (!t.scheduled) this.#markDirty(t);
+        return;
+      }
+    }
     // Envelope: flags | priority | from | id | subjectLen | subject | tail (PUB bytes from 3 on).
     const env = this.#slab.alloc(body.length + 11);
     env[0] = flags;
@@ -320,37 +348,71 @@ export class Broker {
     writeU32(env, 2, s.id);
     writeU64(env, 6, id);
     copyBytes(env, 14, body, 3, body.length);
-    this.#fanOut(route, env, body[2]!, id);
+    this.#fanOut(s, route, env, body[2]!, id);
   }
 
-  #fanOut(route: Route<Sub>, env: Uint8Array, priority: number, id: number): void {
+  #fanOut(
+    producer: Session | null,
+    route: Route<Sub>,
+    env: Uint8Array,
+    priority: number,
+    id: number,
+  ): void {
     const plain = route.plain;
-    for (let i = 0; i < plain.length; i++) this.#deliver(plain[i]!, env, priority, id);
+    for (let i = 0; i < plain.length; i++) this.#deliver(producer, plain[i]!, env, priority, id);
     const groups = route.groups;
     for (let g = 0; g < groups.length; g++) {
       const members = groups[g]!;
       const c = route.cursors[g]! % members.length;
       route.cursors[g] = c + 1;
-      this.#deliver(members[c]!, env, priority, id);
+      this.#deliver(producer, members[c]!, env, priority, id);
     }
   }
 
   /** Queues one message for a subscription, applying its slow-consumer policy. */
-  #deliver(sub: Sub, env: Uint8Array, priority: number, id: number): void {
+  #deliver(
+    producer: Session | null,
+    sub: Sub,
+    env: Uint8Array,
+    priority: number,
+    id: number,
+  ): void {
     const t = sub.session;
     if (t.state !== SessionState.READY) return;
+    if (priority === 0) {
+      const frameBody = 1 + (sub.sid < 0x80 ? 1 : varintSize(sub.sid)) + env.length;
+      const size = varintSize(frameBody) + frameBody;
+      if (t.fastPath(size, this.options.maxQueueBytes, this.options.maxQueueMsgs)) {
+        // Layout: varint(len) | 0x11 | varint(sid) | envelope, straight into the write batch.
+        let off = t.reserve(size);
+        const out = t.batch;
+        off = writeVarint(out, off, frameBody);
+        out[off++] = Op.MSG;
+        off = writeVarint(out, off, sub.sid);
+        copyBytes(out, off, env, 0, env.length);
+        sub.delivered++;
+        t.delivered++;
+        this.#delivered++;
+        if (!t.scheduled) this.#markDirty(t);
+        return;
+      }
+    }
     const q = t.txq;
-    if (q.bytes >= this.options.maxQueueBytes || q.length >= this.options.maxQueueMsgs) {
-      if (!this.#makeRoom(sub, id)) return;
+    if (
+      q.bytes + t.batchLen >= this.options.maxQueueBytes ||
+      q.length + t.batchMsgs >= this.options.maxQueueMsgs
+    ) {
+      if (!this.#makeRoom(producer, sub, id)) return;
     }
     q.push(priority, sub.sid, env, id);
     sub.delivered++;
+    t.delivered++;
     this.#delivered++;
     if (!t.scheduled) this.#markDirty(t);
   }
 
   /** The queue of `sub`'s session is full. Returns true when the new message may be queued. */
-  #makeRoom(sub: Sub, id: number): boolean {
+  #makeRoom(producer: Session | null, sub: Sub, id: number): boolean {
     const t = sub.session;
     switch (sub.policy) {
       case 'drop-oldest': {
@@ -367,14 +429,31 @@ export class Broker {
         this.#countLoss(sub, id);
         return false;
       default: {
-        // disconnect: drop (counted) during the grace period, then cut the consumer off.
+        // disconnect: during the grace period the consumer is given time, not losses: the
+        // message is queued and its producer paused until the consumer drains. A consumer
+        // still over its bound when the grace period ends is cut off (and its queue counted).
         const now = Date.now();
-        if (t.slowSince === 0) t.slowSince = now;
-        this.#countLoss(sub, id);
-        if (now - t.slowSince >= this.options.slowGraceMs) {
-          this.#slowDisconnect(t);
+        if (t.slowSince === 0) {
+          t.slowSince = now;
+          this.#sysEvent('$SYS.slow', {
+            id: t.id,
+            name: t.name,
+            subject: sub.subject,
+            policy: sub.policy,
+            queuedBytes: t.txq.bytes,
+          });
         }
-        return false;
+        if (now - t.slowSince >= this.options.slowGraceMs) {
+          this.#countLoss(sub, id);
+          this.#slowDisconnect(t);
+          return false;
+        }
+        if (producer === null) {
+          this.#countLoss(sub, id); // daemon events never wait
+          return false;
+        }
+        this.#block(producer, t);
+        return true;
       }
     }
   }
@@ -551,18 +630,20 @@ export class Broker {
   ): void {
     if (!t.open) return;
     t.txq.push(priority, sid, buf, id);
+    t.delivered++;
     this.#delivered++;
     if (!t.scheduled) this.#markDirty(t);
-    if (
-      producer !== t &&
-      (t.txq.bytes > this.options.maxQueueBytes || t.txq.length > this.options.maxQueueMsgs)
-    ) {
-      if (!t.waiters.has(producer)) {
-        t.waiters.add(producer);
-        producer.blockedBy.add(t);
-        if (producer.blockedBy.size === 1) producer.conn.pause();
-      }
+    if (t.txq.bytes > this.options.maxQueueBytes || t.txq.length > this.options.maxQueueMsgs) {
+      this.#block(producer, t);
     }
+  }
+
+  /** Stops reading from `producer` until `t`'s queue has room again (the EPOLLIN/EPOLLOUT switch). */
+  #block(producer: Session, t: Session): void {
+    if (producer === t || t.waiters.has(producer)) return;
+    t.waiters.add(producer);
+    producer.blockedBy.add(t);
+    if (producer.blockedBy.size === 1) producer.conn.pause();
   }
 
   #onSub(s: Session, body: Uint8Array): void {
@@ -734,7 +815,7 @@ export class Broker {
 
   #closed(s: Session): void {
     if (s.state === SessionState.CLOSED) return;
-    const wasReady = s.state === SessionState.READY || s.state === SessionState.CLOSING;
+    const wasReady = s.greeted;
     s.state = SessionState.CLOSED;
     clearTimeout(s.handshakeTimer);
     this.#sessions.delete(s.id);
@@ -822,7 +903,7 @@ export class Broker {
     env[14] = subject.length;
     for (let i = 0; i < subject.length; i++) env[15 + i] = subject.charCodeAt(i);
     env.set(payload, 15 + subject.length);
-    this.#fanOut(route, env, 0, id);
+    this.#fanOut(null, route, env, 0, id);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -841,7 +922,7 @@ export class Broker {
         queuedBytes: s.txq.bytes,
         queuedMsgs: s.txq.length,
         msgsIn: s.msgsIn,
-        msgsOut: s.msgsOut,
+        msgsOut: s.delivered,
         dropped: s.dropped,
         connectedMs: now - s.connectedAt,
       });

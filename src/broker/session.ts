@@ -49,6 +49,10 @@ export type SessionStateValue = (typeof SessionState)[keyof typeof SessionState]
 
 /** Bytes handed to the transport per write at most. */
 const WRITE_CHUNK = 256 * 1024;
+const BATCH_MIN = 64 * 1024;
+/** The write batch of one tick stays under this; later messages wait in the TX queue. */
+const BATCH_MAX = 1024 * 1024;
+const NO_BATCH = new Uint8Array(0);
 
 export class Session {
   readonly id: number;
@@ -58,6 +62,8 @@ export class Session {
   readonly subs = new Map<number, Sub>();
   readonly connectedAt = Date.now();
   state: SessionStateValue = SessionState.HANDSHAKE;
+  /** Set once the handshake succeeded (for connect/disconnect events). */
+  greeted = false;
   name = '';
   pid: number | undefined;
   /** Tokens of requests this session must answer. */
@@ -70,6 +76,12 @@ export class Session {
   readonly gaps = new Set<Sub>();
   /** Set while the transport is saturated (write returned false). */
   waitingDrain = false;
+  /** Frames serialized for the next write (fast path); see fastPath(). */
+  batch: Uint8Array = NO_BATCH;
+  batchLen = 0;
+  batchMsgs = 0;
+  /** Writes handed to the transport. */
+  writes = 0;
   /** Set while the session is in the broker's dirty list. */
   scheduled = false;
   /** When the queue first overflowed for a `disconnect` subscription (grace period start). */
@@ -79,7 +91,8 @@ export class Session {
   /** Keepalive PINGs sent since the last input. */
   pingsOut = 0;
   msgsIn = 0;
-  msgsOut = 0;
+  /** Messages queued or batched for this client. */
+  delivered = 0;
   bytesIn = 0;
   dropped = 0;
 
@@ -105,11 +118,50 @@ export class Session {
   flush(): boolean {
     if (this.state === SessionState.CLOSED) return true;
     while (!this.waitingDrain) {
-      const chunk = this.txq.take(WRITE_CHUNK);
+      // Queued entries of priority >= 1 overtake the batch (which holds priority 0 only);
+      // the batch was filled while the queue was empty, so it precedes queued priority-0 entries.
+      let chunk: Uint8Array | null = null;
+      if (this.batchLen > 0) {
+        chunk = this.txq.take(WRITE_CHUNK, 1);
+        if (chunk === null) {
+          chunk = this.batch.subarray(0, this.batchLen);
+          this.batch = NO_BATCH;
+          this.batchLen = 0;
+          this.batchMsgs = 0;
+        }
+      } else chunk = this.txq.take(WRITE_CHUNK);
       if (chunk === null) return true;
-      this.msgsOut++;
+      this.writes++;
       if (!this.conn.write(chunk)) this.waitingDrain = true;
     }
     return false;
+  }
+
+  /**
+   * True when a priority-0 message for this session may skip the TX queue and be serialized
+   * straight into the write batch: nothing is queued and the transport is not saturated.
+   */
+  fastPath(bytes: number, maxBytes: number, maxMsgs: number): boolean {
+    return (
+      this.txq.length === 0 &&
+      !this.waitingDrain &&
+      this.state === SessionState.READY &&
+      this.batchLen + bytes <= Math.min(maxBytes, BATCH_MAX) &&
+      this.batchMsgs < maxMsgs
+    );
+  }
+
+  /** Room for `n` more bytes in the write batch; returns the offset to write at. */
+  reserve(n: number): number {
+    const need = this.batchLen + n;
+    if (need > this.batch.length) {
+      const grown = new Uint8Array(Math.max(BATCH_MIN, need * 2));
+      grown.set(this.batch.subarray(0, this.batchLen));
+      this.batch = grown;
+    }
+    const off = this.batchLen;
+    this.batchLen = need;
+    this.batchMsgs++;
+    return off;
   }
 }

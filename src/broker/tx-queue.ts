@@ -110,10 +110,25 @@ export class TxQueue {
 
   /**
    * Takes entries, highest priority first, into one buffer of at most `maxBytes` (at least one
-   * entry). Returns null when empty.
+   * entry). With `minPriority`, only entries of at least that priority. Returns null when none.
    */
-  take(maxBytes: number): Uint8Array | null {
+  take(maxBytes: number, minPriority = 0): Uint8Array | null {
     if (this.length === 0) return null;
+    if (minPriority > 0) {
+      const top = this.#levels[0];
+      if (top === undefined || top.priority < minPriority || top.size === 0) return null;
+      const below = this.#levels.findIndex((l) => l.priority < minPriority);
+      if (below >= 0) {
+        // Take from the high levels only: hide the lower ones for this call.
+        const all = this.#levels;
+        this.#levels = all.slice(0, below);
+        try {
+          return this.take(maxBytes);
+        } finally {
+          this.#levels = all;
+        }
+      }
+    }
     // Size first (by the accounting bound, which is never less than the wire size), so the
     // write buffer is allocated once.
     let total = 0;

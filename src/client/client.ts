@@ -257,6 +257,7 @@ export class Client extends EventEmitter {
   #open(onReady?: () => void, onFail?: (e: BusError) => void): void {
     const socket = createConnection(netPath(this.path));
     this.#socket = socket;
+    this.#closeError = undefined;
     this.#decoder = new FrameDecoder(1024 * 1024);
     let handshaken = false;
     const timer = setTimeout(() => {
@@ -392,7 +393,9 @@ export class Client extends EventEmitter {
           return;
         }
         this.#pingsOut++;
-        socket.write(encodeBare(Op.PING));
+        // Through the batch and the PONG queue, so flush() waiters are answered in order.
+        this.#pongs.push(NOOP);
+        this.#queueFrame(encodeBare(Op.PING), false);
       }
     }, every);
     this.#pingTimer.unref();
@@ -532,6 +535,7 @@ export class Client extends EventEmitter {
 
   /** Appends a pre-encoded frame to the batch. */
   #queueFrame(frame: Uint8Array, isMsg: boolean): boolean {
+    if (isMsg) this.#checkFrame(frame.length);
     this.#reserve(frame.length, isMsg);
     this.#buf.set(frame, this.#off);
     this.#off += frame.length;
@@ -641,6 +645,18 @@ export class Client extends EventEmitter {
           this.#socket?.destroy(err);
           return;
         }
+        const sid = e.detail?.['sid'];
+        const refused = typeof sid === 'number' ? this.#subs.get(sid) : undefined;
+        if (refused !== undefined) {
+          // The daemon refused this subscription: end it, and tell its owner.
+          this.#subs.delete(refused.sid);
+          this.#serves.delete(refused.sid);
+          refused.end();
+          if (refused.listenerCount('error') > 0) {
+            refused.emit('error', err);
+            return;
+          }
+        }
         this.#reportError(err);
         return;
       }
@@ -652,6 +668,19 @@ export class Client extends EventEmitter {
     }
   }
 
+  /**
+   * An exception thrown by application code (a callback or listener) while a message was being
+   * delivered. It never breaks the link: it goes to 'error' listeners, or is rethrown outside
+   * the client's stack like any uncaught exception.
+   */
+  #userError = (err: unknown): void => {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else
+      setImmediate(() => {
+        throw err;
+      });
+  };
+
   #reportError(err: BusError): void {
     if (this.listenerCount('error') > 0) this.emit('error', err);
     else process.emitWarning(`udsbus: ${err.code}: ${err.message}`);
@@ -659,8 +688,12 @@ export class Client extends EventEmitter {
 
   #onDirectMsg(msg: Msg): void {
     const handlers = this.#directHandlers;
-    for (let i = 0; i < handlers.length; i++) handlers[i]!(msg);
-    this.emit('direct', msg);
+    try {
+      for (let i = 0; i < handlers.length; i++) handlers[i]!(msg);
+      this.emit('direct', msg);
+    } catch (err) {
+      this.#userError(err);
+    }
   }
 
   #onReply(body: Uint8Array): void {
@@ -809,11 +842,18 @@ export class Client extends EventEmitter {
     }
     if (this.#closed) throw new BusError(ErrorCode.CLOSED, 'the client is closed');
     const sid = this.#nextSid++;
-    const sub = new Subscription(sid, subject, options, callback, (s) => {
-      this.#subs.delete(s.sid);
-      this.#serves.delete(s.sid);
-      if (this.#online && !this.#closed) this.#queueFrame(encodeUnsub(s.sid), false);
-    });
+    const sub = new Subscription(
+      sid,
+      subject,
+      options,
+      callback,
+      (s) => {
+        this.#subs.delete(s.sid);
+        this.#serves.delete(s.sid);
+        if (this.#online && !this.#closed) this.#queueFrame(encodeUnsub(s.sid), false);
+      },
+      this.#userError,
+    );
     this.#subs.set(sid, sub);
     if (handler !== undefined) this.#serves.set(sid, handler);
     if (this.#online) {
@@ -965,3 +1005,4 @@ export class Client extends EventEmitter {
 }
 
 const NO_EXTRAS = { flags: 0, type: 0, headers: null } as const;
+const NOOP = (): void => undefined;

@@ -20,7 +20,13 @@ export class EventBus {
 
   on(subject: string, listener: Listener): this {
     const sub = this.client.subscribe(subject, (msg) => {
-      listener(JSON.parse(new TextDecoder().decode(msg.data)) as unknown, msg.subject);
+      let value: unknown;
+      try {
+        value = JSON.parse(new TextDecoder().decode(msg.data));
+      } catch {
+        throw new TypeError(`EventBus: the message on ${msg.subject} is not JSON`);
+      }
+      listener(value, msg.subject);
     });
     const list = this.#subs.get(listener) ?? [];
     list.push(sub);

@@ -50,6 +50,9 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
     options: SubscribeOptions,
     callback: ((msg: Msg) => void) | undefined,
     unsubscribe: (sub: Subscription) => void,
+    onUserError: (err: unknown) => void = (err) => {
+      throw err;
+    },
   ) {
     super();
     this.sid = sid;
@@ -58,7 +61,10 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
     this.onSlow = options.onSlow;
     this.#callback = callback;
     this.#unsubscribe = unsubscribe;
+    this.#onUserError = onUserError;
   }
+
+  #onUserError: (err: unknown) => void;
 
   get closed(): boolean {
     return this.#closed;
@@ -76,7 +82,12 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
     if (this.#closed) return;
     this.received++;
     if (this.#callback !== undefined) {
-      this.#callback(msg);
+      // A throwing callback is the application's bug, not the link's: report it, keep going.
+      try {
+        this.#callback(msg);
+      } catch (err) {
+        this.#onUserError(err);
+      }
       return;
     }
     this.#buffer.push(msg);
@@ -90,7 +101,11 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
   /** @internal reports lost messages. */
   gap(info: GapInfo): void {
     this.dropped += info.lost;
-    this.emit('gap', info);
+    try {
+      this.emit('gap', info);
+    } catch (err) {
+      this.#onUserError(err);
+    }
   }
 
   /** @internal ends iteration (unsubscribe, close). */

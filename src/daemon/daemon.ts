@@ -24,7 +24,7 @@ Options:
       --ping-ms MS           PING every client this often; 0 = off (default 0)
       --max-pings-out N      disconnect a client after N unanswered PINGs (default 2)
       --idle-timeout-ms MS   disconnect a client silent for this long; 0 = never (default 0)
-  -q, --quiet                log only errors
+  -q, --quiet                log only start, stop and daemon errors (no per-client lines)
   -h, --help                 show this help
 `;
 

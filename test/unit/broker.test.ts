@@ -580,6 +580,10 @@ void test('a published message is encoded once: the same envelope object is queu
   const p = await helloPeer(broker, 'pub');
   for (const [i, s] of subs.entries())
     await subscribe(s, { sid: 10 + i, subject: i % 2 === 0 ? 'fan.out' : 'fan.*' });
+  // Saturate every subscriber's socket, so the next message is queued (not batched) for each.
+  for (const s of subs) s.writeResult = false;
+  p.send(pub('fan.out', 'warm-up'));
+  await tick();
   const queued: { sid: number; buf: Uint8Array }[] = [];
   type Push = (this: TxQueue, priority: number, sid: number, buf: Uint8Array, id: number) => void;
   const original = Object.getOwnPropertyDescriptor(TxQueue.prototype, 'push')!.value as Push;
@@ -599,10 +603,13 @@ void test('a published message is encoded once: the same envelope object is queu
   for (const q of queued)
     assert.equal(q.buf, queued[0]!.buf, 'the very same Uint8Array for everybody');
   for (const [i, s] of subs.entries()) {
+    s.writeResult = true;
+    s.events.drain();
     const m = s.msgs();
-    assert.equal(m.length, 1);
-    assert.equal(m[0]!.sid, 10 + i);
-    assert.equal(text(m[0]!.data), 'payload');
+    assert.equal(m.length, 2);
+    assert.equal(m[1]!.sid, 10 + i);
+    assert.equal(text(m[0]!.data), 'warm-up');
+    assert.equal(text(m[1]!.data), 'payload');
   }
 });
 
@@ -691,14 +698,20 @@ void test('slow consumer, drop-oldest: the newest messages arrive, the GAP names
   const s = await helloPeer(broker);
   const p = await helloPeer(broker);
   await subscribe(s, { sid: 1, subject: 'fast', onSlow: 'drop-oldest' });
+  // A saturated socket: what was already handed to it is written, the rest waits in the queue.
+  s.writeResult = false;
+  p.send(pub('fast', '0'));
+  await tick();
   p.send(Buffer.concat([1, 2, 3, 4, 5].map((i) => pub('fast', String(i)))));
   await tick();
+  s.writeResult = true;
+  s.events.drain();
   const m = s.msgs();
   assert.deepEqual(
     m.map((x) => text(x.data)),
-    ['4', '5'],
+    ['0', '4', '5'],
   );
-  const first = m[0]!.id - 3;
+  const first = m[1]!.id - 3;
   assert.deepEqual(s.gaps(), [{ sid: 1, lost: 3, firstId: first, lastId: first + 2 }]);
 });
 
