@@ -14,6 +14,12 @@ export function tempDir(prefix = 'udsbus-test-'): { dir: string; cleanup: () => 
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+const live = new Set<ChildProcessWithoutNullStreams>();
+// A test that fails midway must not leave daemons or clients behind.
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 /** A spawned process with its output collected as it comes. */
 export class Proc {
   readonly child: ChildProcessWithoutNullStreams;
@@ -24,6 +30,8 @@ export class Proc {
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
     this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    live.add(this.child);
+    this.child.on('close', () => live.delete(this.child));
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
     this.child.stdout.on('data', (c: string) => {

@@ -4,11 +4,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { DaemonProc, Proc, tempDir } from '../helpers/processes.js';
 import { rssBytes, rssPeak } from '../helpers/rss.js';
 
 const TOOL = new URL('../helpers/bus-tool.js', import.meta.url).pathname;
+
+/** Every process a test starts, killed at the end even when an assertion failed midway. */
+const spawned: { kill: (signal: NodeJS.Signals) => unknown }[] = [];
+after(() => {
+  for (const p of spawned) {
+    p.kill('SIGCONT');
+    p.kill('SIGKILL');
+  }
+});
 const MiB = 1024 * 1024;
 
 /** A bus-tool process whose stdout is JSON lines. */
@@ -19,6 +28,7 @@ class Tool {
   readonly exited: Promise<number | null>;
   constructor(args: string[]) {
     this.child = spawn(process.execPath, [TOOL, ...args]);
+    spawned.push(this.child);
     let buf = '';
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (c: string) => {
