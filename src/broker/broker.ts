@@ -319,25 +319,14 @@ export class Broker {
     if (priority === 0 && route.all.length === 1 && route.plain.length === 1) {
       // One subscriber: serialize straight from the PUB bytes when its queue is empty.
       const sub = route.plain[0]!;
-      const t = sub.session;
-      const n = body.length + 11;
-      const frameBody = 1 + (sub.sid < 0x80 ? 1 : varintSize(sub.sid)) + n;
-      const size = varintSize(frameBody) + frameBody;
-      if (t.fastPath(size, this.options.maxQueueBytes, this.options.maxQueueMsgs)) {
-        let off = t.reserve(size);
-        const out = t.batch;
-        off = writeVarint(out, off, frameBody);
-        out[off++] = Op.MSG;
-        off = writeVarint(out, off, sub.sid);
+      const off = this.#batchMsg(sub, body.length + 11);
+      if (off >= 0) {
+        const out = sub.session.batch;
         out[off] = flags;
         out[off + 1] = priority;
         writeU32(out, off + 2, s.id);
         writeU64(out, off + 6, id);
         copyBytes(out, off + 14, body, 3, body.length);
-        sub.delivered++;
-        t.delivered++;
-        this.#delivered++;
-        if (!t.scheduled) this.#markDirty(t);
         return;
       }
     }
@@ -380,20 +369,9 @@ export class Broker {
     const t = sub.session;
     if (t.state !== SessionState.READY) return;
     if (priority === 0) {
-      const frameBody = 1 + (sub.sid < 0x80 ? 1 : varintSize(sub.sid)) + env.length;
-      const size = varintSize(frameBody) + frameBody;
-      if (t.fastPath(size, this.options.maxQueueBytes, this.options.maxQueueMsgs)) {
-        // Layout: varint(len) | 0x11 | varint(sid) | envelope, straight into the write batch.
-        let off = t.reserve(size);
-        const out = t.batch;
-        off = writeVarint(out, off, frameBody);
-        out[off++] = Op.MSG;
-        off = writeVarint(out, off, sub.sid);
-        copyBytes(out, off, env, 0, env.length);
-        sub.delivered++;
-        t.delivered++;
-        this.#delivered++;
-        if (!t.scheduled) this.#markDirty(t);
+      const off = this.#batchMsg(sub, env.length);
+      if (off >= 0) {
+        copyBytes(sub.session.batch, off, env, 0, env.length);
         return;
       }
     }
@@ -409,6 +387,28 @@ export class Broker {
     t.delivered++;
     this.#delivered++;
     if (!t.scheduled) this.#markDirty(t);
+  }
+
+  /**
+   * Fast path: when `sub`'s session keeps up, reserves a MSG frame for an envelope of `envLen`
+   * bytes in its write batch, writes `varint(len) | 0x11 | varint(sid)`, counts the delivery and
+   * returns where the envelope goes. Returns -1 when the message must take the TX queue.
+   */
+  #batchMsg(sub: Sub, envLen: number): number {
+    const t = sub.session;
+    const frameBody = 1 + (sub.sid < 0x80 ? 1 : varintSize(sub.sid)) + envLen;
+    const size = varintSize(frameBody) + frameBody;
+    if (!t.fastPath(size, this.options.maxQueueBytes, this.options.maxQueueMsgs)) return -1;
+    let off = t.reserve(size);
+    const out = t.batch;
+    off = writeVarint(out, off, frameBody);
+    out[off++] = Op.MSG;
+    off = writeVarint(out, off, sub.sid);
+    sub.delivered++;
+    t.delivered++;
+    this.#delivered++;
+    if (!t.scheduled) this.#markDirty(t);
+    return off;
   }
 
   /** The queue of `sub`'s session is full. Returns true when the new message may be queued. */
