@@ -377,7 +377,7 @@ export class Broker {
     }
     const q = t.txq;
     if (
-      q.bytes + t.batchLen >= this.options.maxQueueBytes ||
+      q.bytes + t.batchBytes >= this.options.maxQueueBytes ||
       q.length + t.batchMsgs >= this.options.maxQueueMsgs
     ) {
       if (!this.#makeRoom(producer, sub, id)) return;
@@ -398,7 +398,9 @@ export class Broker {
     const t = sub.session;
     const frameBody = 1 + (sub.sid < 0x80 ? 1 : varintSize(sub.sid)) + envLen;
     const size = varintSize(frameBody) + frameBody;
-    if (!t.fastPath(size, this.options.maxQueueBytes, this.options.maxQueueMsgs)) return -1;
+    const whileSaturated = sub.policy !== 'drop-oldest';
+    if (!t.fastPath(size, this.options.maxQueueBytes, this.options.maxQueueMsgs, whileSaturated))
+      return -1;
     let off = t.reserve(size);
     const out = t.batch;
     off = writeVarint(out, off, frameBody);
@@ -485,6 +487,10 @@ export class Broker {
       const sub = t.subs.get(d.sid);
       if (sub !== undefined) this.#countLoss(sub, d.id);
     }
+    // Batched messages carry no per-subscription record: they count for the client and in total.
+    const batched = t.clearBatch();
+    t.dropped += batched;
+    this.#dropped += batched;
     this.#log(
       `client ${t.id}: slow consumer, disconnected after ${this.options.slowGraceMs} ms over its queue bound`,
     );
@@ -633,7 +639,10 @@ export class Broker {
     t.delivered++;
     this.#delivered++;
     if (!t.scheduled) this.#markDirty(t);
-    if (t.txq.bytes > this.options.maxQueueBytes || t.txq.length > this.options.maxQueueMsgs) {
+    if (
+      t.txq.bytes + t.batchBytes > this.options.maxQueueBytes ||
+      t.txq.length + t.batchMsgs > this.options.maxQueueMsgs
+    ) {
       this.#block(producer, t);
     }
   }
@@ -773,7 +782,8 @@ export class Broker {
     const emptied = s.flush();
     const q = s.txq;
     const roomy =
-      q.bytes <= this.options.maxQueueBytes / 2 && q.length <= this.options.maxQueueMsgs / 2;
+      q.bytes + s.batchBytes <= this.options.maxQueueBytes / 2 &&
+      q.length + s.batchMsgs <= this.options.maxQueueMsgs / 2;
     if (roomy) {
       s.slowSince = 0;
       if (s.gaps.size > 0) this.#sendGaps(s);
@@ -821,7 +831,7 @@ export class Broker {
     this.#sessions.delete(s.id);
     for (const sub of [...s.subs.values()]) this.#removeSub(sub);
     const lost = s.txq.clear();
-    this.#dropped += lost.length;
+    this.#dropped += lost.length + s.clearBatch();
     // Requests this session had to answer fail at once for their requesters.
     for (const token of s.answering) {
       const p = this.#pending.get(token);
@@ -919,8 +929,8 @@ export class Broker {
         name: s.name,
         pid: s.pid ?? null,
         subscriptions: s.subs.size,
-        queuedBytes: s.txq.bytes,
-        queuedMsgs: s.txq.length,
+        queuedBytes: s.txq.bytes + s.batchBytes,
+        queuedMsgs: s.txq.length + s.batchMsgs,
         msgsIn: s.msgsIn,
         msgsOut: s.delivered,
         dropped: s.dropped,
@@ -993,7 +1003,7 @@ export class Broker {
     }
     let dropped = 0;
     for (const s of [...this.#sessions.values()]) {
-      dropped += s.txq.length;
+      dropped += s.txq.length + s.batchMsgs;
       s.conn.destroy();
       this.#closed(s);
     }

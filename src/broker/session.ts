@@ -49,9 +49,8 @@ export type SessionStateValue = (typeof SessionState)[keyof typeof SessionState]
 
 /** Bytes handed to the transport per write at most. */
 const WRITE_CHUNK = 256 * 1024;
-const BATCH_MIN = 64 * 1024;
-/** The write batch of one tick stays under this; later messages wait in the TX queue. */
-const BATCH_MAX = 1024 * 1024;
+/** Size of one batch chunk (and so of most writes). */
+const BATCH_CHUNK = 256 * 1024;
 const NO_BATCH = new Uint8Array(0);
 
 export class Session {
@@ -76,9 +75,18 @@ export class Session {
   readonly gaps = new Set<Sub>();
   /** Set while the transport is saturated (write returned false). */
   waitingDrain = false;
-  /** Frames serialized for the next write (fast path); see fastPath(). */
+  /**
+   * The write batch (fast path, see fastPath()): priority-0 MSG frames serialized in arrival
+   * order into 256 KiB chunks. `batch` is the chunk being filled; `sealed` the full ones.
+   */
   batch: Uint8Array = NO_BATCH;
   batchLen = 0;
+  readonly sealed: Uint8Array[] = [];
+  readonly sealedMsgs: number[] = [];
+  /** Messages in the chunk being filled. */
+  chunkMsgs = 0;
+  /** Bytes and messages in the whole batch (sealed chunks and the one being filled). */
+  batchBytes = 0;
   batchMsgs = 0;
   /** Writes handed to the transport. */
   writes = 0;
@@ -112,24 +120,16 @@ export class Session {
   }
 
   /**
-   * Writes queued frames until the queue is empty or the transport is saturated.
-   * Returns true when the queue was emptied.
+   * Writes until nothing is left or the transport is saturated; true when everything was written.
+   * Order: queued entries of priority >= 1, then the batch (priority 0, filled while the queue
+   * was empty, so older than any queued priority-0 entry), then the rest of the queue.
    */
   flush(): boolean {
     if (this.state === SessionState.CLOSED) return true;
     while (!this.waitingDrain) {
-      // Queued entries of priority >= 1 overtake the batch (which holds priority 0 only);
-      // the batch was filled while the queue was empty, so it precedes queued priority-0 entries.
-      let chunk: Uint8Array | null = null;
-      if (this.batchLen > 0) {
-        chunk = this.txq.take(WRITE_CHUNK, 1);
-        if (chunk === null) {
-          chunk = this.batch.subarray(0, this.batchLen);
-          this.batch = NO_BATCH;
-          this.batchLen = 0;
-          this.batchMsgs = 0;
-        }
-      } else chunk = this.txq.take(WRITE_CHUNK);
+      let chunk: Uint8Array | null;
+      if (this.batchBytes > 0) chunk = this.txq.take(WRITE_CHUNK, 1) ?? this.#nextBatchChunk();
+      else chunk = this.txq.take(WRITE_CHUNK);
       if (chunk === null) return true;
       this.writes++;
       if (!this.conn.write(chunk)) this.waitingDrain = true;
@@ -137,30 +137,65 @@ export class Session {
     return false;
   }
 
+  #nextBatchChunk(): Uint8Array {
+    let chunk = this.sealed.shift();
+    let msgs = this.sealedMsgs.shift();
+    if (chunk === undefined || msgs === undefined) {
+      chunk = this.batch.subarray(0, this.batchLen);
+      msgs = this.chunkMsgs;
+      this.batch = NO_BATCH;
+      this.batchLen = 0;
+      this.chunkMsgs = 0;
+    }
+    this.batchBytes -= chunk.length;
+    this.batchMsgs -= msgs;
+    return chunk;
+  }
+
+  /** Discards the batch; returns how many messages it held. */
+  clearBatch(): number {
+    const n = this.batchMsgs;
+    this.sealed.length = 0;
+    this.sealedMsgs.length = 0;
+    this.batch = NO_BATCH;
+    this.batchLen = 0;
+    this.chunkMsgs = 0;
+    this.batchBytes = 0;
+    this.batchMsgs = 0;
+    return n;
+  }
+
   /**
-   * True when a priority-0 message for this session may skip the TX queue and be serialized
-   * straight into the write batch: nothing is queued and the transport is not saturated.
+   * True when a priority-0 message may skip the TX queue and be serialized straight into the
+   * batch: nothing is queued (so order holds) and the batch is within the bounds. While the
+   * transport is saturated the batch keeps filling, unless the message must stay droppable in
+   * the queue (`whileSaturated` false, for drop-oldest subscriptions).
    */
-  fastPath(bytes: number, maxBytes: number, maxMsgs: number): boolean {
+  fastPath(bytes: number, maxBytes: number, maxMsgs: number, whileSaturated: boolean): boolean {
     return (
       this.txq.length === 0 &&
-      !this.waitingDrain &&
+      (whileSaturated || !this.waitingDrain) &&
       this.state === SessionState.READY &&
-      this.batchLen + bytes <= Math.min(maxBytes, BATCH_MAX) &&
+      this.batchBytes + bytes <= maxBytes &&
       this.batchMsgs < maxMsgs
     );
   }
 
-  /** Room for `n` more bytes in the write batch; returns the offset to write at. */
+  /** Room for `n` more bytes in the batch; returns the offset in `batch` to write at. */
   reserve(n: number): number {
-    const need = this.batchLen + n;
-    if (need > this.batch.length) {
-      const grown = new Uint8Array(Math.max(BATCH_MIN, need * 2));
-      grown.set(this.batch.subarray(0, this.batchLen));
-      this.batch = grown;
+    if (this.batchLen + n > this.batch.length) {
+      if (this.batchLen > 0) {
+        this.sealed.push(this.batch.subarray(0, this.batchLen));
+        this.sealedMsgs.push(this.chunkMsgs);
+      }
+      this.batch = new Uint8Array(Math.max(BATCH_CHUNK, n));
+      this.batchLen = 0;
+      this.chunkMsgs = 0;
     }
     const off = this.batchLen;
-    this.batchLen = need;
+    this.batchLen += n;
+    this.chunkMsgs++;
+    this.batchBytes += n;
     this.batchMsgs++;
     return off;
   }

@@ -579,8 +579,13 @@ void test('a published message is encoded once: the same envelope object is queu
   const subs = await Promise.all([1, 2, 3, 4, 5].map((i) => helloPeer(broker, `s${i}`)));
   const p = await helloPeer(broker, 'pub');
   for (const [i, s] of subs.entries())
-    await subscribe(s, { sid: 10 + i, subject: i % 2 === 0 ? 'fan.out' : 'fan.*' });
-  // Saturate every subscriber's socket, so the next message is queued (not batched) for each.
+    await subscribe(s, {
+      sid: 10 + i,
+      subject: i % 2 === 0 ? 'fan.out' : 'fan.*',
+      onSlow: 'drop-oldest',
+    });
+  // Saturate every subscriber's socket: drop-oldest messages then wait in the TX queue (where
+  // they stay droppable) instead of the write batch.
   for (const s of subs) s.writeResult = false;
   p.send(pub('fan.out', 'warm-up'));
   await tick();
