@@ -80,6 +80,21 @@ export class TxQueue {
     return level;
   }
 
+  /** The entry take() would write next, without removing it; null when empty. */
+  peek(): { priority: number; sid: number; id: number; bytes: Uint8Array } | null {
+    for (const level of this.#levels) {
+      if (level.head < level.sids.length) {
+        return {
+          priority: level.priority,
+          sid: level.sids[level.head]!,
+          id: level.ids[level.head]!,
+          bytes: level.bufs[level.head]!,
+        };
+      }
+    }
+    return null;
+  }
+
   /**
    * Removes the oldest message entry of the lowest priority present that belongs to one of the
    * subscriptions for which `droppable(sid)` is true. Returns it, or null if there is none.
@@ -115,9 +130,8 @@ export class TxQueue {
   take(maxBytes: number, minPriority = 0): Uint8Array | null {
     if (this.length === 0) return null;
     if (minPriority > 0) {
-      const top = this.#levels[0];
-      if (top === undefined || top.priority < minPriority || top.size === 0) return null;
       const below = this.#levels.findIndex((l) => l.priority < minPriority);
+      if (below === 0) return null;
       if (below >= 0) {
         // Take from the high levels only: hide the lower ones for this call.
         const all = this.#levels;
@@ -142,6 +156,7 @@ export class TxQueue {
         count++;
       }
     }
+    if (count === 0) return null; // only empty levels in reach
     const out = new Uint8Array(total);
     let off = 0;
     let left = count;

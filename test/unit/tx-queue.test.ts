@@ -172,3 +172,27 @@ void test('the same envelope object can be queued for many sids (encode once)', 
     [3, 0x77],
   ]);
 });
+
+void test('peek shows the entry take() writes next without removing it', () => {
+  const q = new TxQueue();
+  assert.equal(q.peek(), null);
+  q.push(0, 1, env(0xa0), 5);
+  q.push(4, 2, env(0xb0), 6);
+  const p = q.peek()!;
+  assert.deepEqual([p.priority, p.sid, p.id, p.bytes[0]], [4, 2, 6, 0xb0]);
+  assert.equal(q.length, 2);
+  assert.deepEqual(decodeTaken(q.take(1)!), [[2, 0xb0]]);
+  assert.equal(q.peek()!.id, 5);
+});
+
+void test('take(max, minPriority) reaches past emptied high levels and never returns an empty chunk', () => {
+  const q = new TxQueue();
+  q.push(9, 1, env(0x90), 1);
+  q.push(0, 1, env(0x00), 2);
+  assert.deepEqual(decodeTaken(q.take(1 << 20, 1)!), [[1, 0x90]]); // level 9 is now empty
+  assert.equal(q.take(1 << 20, 1), null, 'nothing of priority >= 1 left: null, not an empty chunk');
+  q.push(5, 1, env(0x50), 3);
+  assert.deepEqual(decodeTaken(q.take(1 << 20, 1)!), [[1, 0x50]], 'found below the empty level 9');
+  assert.deepEqual(decodeTaken(q.take(1 << 20)!), [[1, 0x00]]);
+  assert.equal(q.take(1 << 20), null);
+});
