@@ -304,6 +304,14 @@ export function renderResults(data: SuiteData): string {
       '- node-ipc is pinned to 12.0.0 (see bench/README.md).',
     ].join('\n'),
   );
+  // The optimisation log is written by hand (what changed, what it gained) and kept with the
+  // generated tables.
+  try {
+    const log = readFileSync(new URL('../../bench/optimisation-log.md', import.meta.url), 'utf8');
+    out.push('', log.trimEnd());
+  } catch {
+    // no log yet
+  }
   out.push('');
   return out.join('\n');
 }
