@@ -13,15 +13,8 @@ function decodeAll(dec: FrameDecoder, ...chunks: Uint8Array[]): number[][] {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+/** Node's own concatenation; a plain Uint8Array view of it. */
+const concat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 
 const bodies = [
   Uint8Array.from([1]),
