@@ -46,6 +46,20 @@ export interface BrokerOptions {
   maxQueueMsgs?: number;
   /** How long a `disconnect` subscriber may stay over its bound before it is cut off. Default 2000 ms. */
   slowGraceMs?: number;
+  /**
+   * Flow-control window per connection, bytes: once a client has more than this pending, the
+   * daemon stops reading from the producers sending to it (lossless deliveries only: `disconnect`
+   * subscriptions, requests, replies, direct messages) until it drains to half. Keeps the daemon
+   * on its fast path instead of buffering up to maxQueueBytes. Clamped to maxQueueBytes.
+   * Default 512 KiB.
+   */
+  flowWindowBytes?: number;
+  /**
+   * The longest a client may hold its producers paused by the flow window, ms. A client that
+   * has not drained by then stops pacing them until it does: its queue may grow to
+   * maxQueueBytes, where its slow-consumer policy applies. Default 100 ms.
+   */
+  flowWaitMs?: number;
   /** Time allowed for the client HELLO. Default 5000 ms. */
   handshakeTimeoutMs?: number;
   /** Subscriptions per connection. Default 10,000. */
@@ -73,6 +87,8 @@ const DEFAULTS: Required2<Omit<BrokerOptions, 'log' | 'schedule'>> = {
   maxQueueBytes: 16 * 1024 * 1024,
   maxQueueMsgs: 100_000,
   slowGraceMs: 2000,
+  flowWindowBytes: 512 * 1024,
+  flowWaitMs: 100,
   handshakeTimeoutMs: 5000,
   maxSubscriptions: 10_000,
   maxPendingRequests: 65_536,
@@ -146,6 +162,8 @@ export class Broker {
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #closing = false;
+  /** Flow-control window in bytes (0 = off), see BrokerOptions.flowWindowBytes. */
+  readonly #window: number;
   #msgsIn = 0;
   #delivered = 0;
   #dropped = 0;
@@ -157,6 +175,7 @@ export class Broker {
       if (v !== undefined) (o as Record<string, unknown>)[key] = v;
     }
     this.options = o;
+    this.#window = Math.min(o.flowWindowBytes, o.maxQueueBytes);
     this.#log = options.log ?? (() => undefined);
     this.#schedule = options.schedule ?? ((fn) => setImmediate(fn));
     this.#sweepTimer = setInterval(() => this.#sweep(), 1000);
@@ -327,6 +346,9 @@ export class Broker {
         writeU32(out, off + 2, s.id);
         writeU64(out, off + 6, id);
         copyBytes(out, off + 14, body, 3, body.length);
+        if (sub.session.pending > this.#window && sub.policy === 'disconnect') {
+          this.#pace(s, sub.session);
+        }
         return;
       }
     }
@@ -371,7 +393,10 @@ export class Broker {
     if (priority === 0) {
       const off = this.#batchMsg(sub, env.length);
       if (off >= 0) {
-        copyBytes(sub.session.batch, off, env, 0, env.length);
+        copyBytes(t.batch, off, env, 0, env.length);
+        if (t.pending > this.#window && producer !== null && sub.policy === 'disconnect') {
+          this.#pace(producer, t);
+        }
         return;
       }
     }
@@ -387,6 +412,9 @@ export class Broker {
     t.delivered++;
     this.#delivered++;
     if (!t.scheduled) this.#markDirty(t);
+    if (t.pending > this.#window && producer !== null && sub.policy === 'disconnect') {
+      this.#pace(producer, t);
+    }
   }
 
   /**
@@ -644,6 +672,8 @@ export class Broker {
       t.txq.length + t.batchMsgs > this.options.maxQueueMsgs
     ) {
       this.#block(producer, t);
+    } else if (t.pending > this.#window) {
+      this.#pace(producer, t);
     }
   }
 
@@ -653,6 +683,23 @@ export class Broker {
     t.waiters.add(producer);
     producer.blockedBy.add(t);
     if (producer.blockedBy.size === 1) producer.conn.pause();
+  }
+
+  /**
+   * Flow control: `t` has more than the window pending, so `producer` is not read until `t`
+   * drains to half of it, for flowWaitMs at most. A client that does not drain in time stops
+   * pacing (`paceExpired`) until it does; its queue may then grow to the bound and its policy
+   * applies, so a stuck consumer never holds a producer for long.
+   */
+  #pace(producer: Session, t: Session): void {
+    if (this.#window === 0 || t.paceExpired || producer === t || t.waiters.has(producer)) return;
+    this.#block(producer, t);
+    t.paceTimer ??= setTimeout(() => {
+      t.paceTimer = undefined;
+      t.paceExpired = true;
+      if (t.pending <= this.options.maxQueueBytes && t.waiters.size > 0) this.#releaseWaiters(t);
+    }, this.options.flowWaitMs);
+    t.paceTimer.unref?.();
   }
 
   #onSub(s: Session, body: Uint8Array): void {
@@ -780,14 +827,19 @@ export class Broker {
 
   #flushSession(s: Session): void {
     const emptied = s.flush();
-    const q = s.txq;
+    const pending = s.pending;
     const roomy =
-      q.bytes + s.batchBytes <= this.options.maxQueueBytes / 2 &&
-      q.length + s.batchMsgs <= this.options.maxQueueMsgs / 2;
+      pending <= this.options.maxQueueBytes / 2 &&
+      s.txq.length + s.batchMsgs <= this.options.maxQueueMsgs / 2;
     if (roomy) {
       s.slowSince = 0;
       if (s.gaps.size > 0) this.#sendGaps(s);
-      if (s.waiters.size > 0) this.#releaseWaiters(s);
+      // Producers paced by the window resume at half of it; once a client stopped pacing (it
+      // did not drain in time), those blocked by the bound resume at half of the bound.
+      if (pending <= this.#window / 2) {
+        s.paceExpired = false;
+        if (s.waiters.size > 0) this.#releaseWaiters(s);
+      } else if (s.paceExpired && s.waiters.size > 0) this.#releaseWaiters(s);
     }
     if (emptied && s.state === SessionState.CLOSING) s.conn.end();
   }
@@ -802,6 +854,8 @@ export class Broker {
   }
 
   #releaseWaiters(t: Session): void {
+    clearTimeout(t.paceTimer);
+    t.paceTimer = undefined;
     for (const p of t.waiters) {
       p.blockedBy.delete(t);
       if (p.blockedBy.size === 0 && p.state !== SessionState.CLOSED) p.conn.resume();

@@ -92,6 +92,10 @@ export class Session {
   writes = 0;
   /** Set while the session is in the broker's dirty list. */
   scheduled = false;
+  /** Flow control: the timer bounding how long producers wait for this client to drain. */
+  paceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Flow control: this client did not drain within flowWaitMs; it paces nobody until it does. */
+  paceExpired = false;
   /** When the queue first overflowed for a `disconnect` subscription (grace period start). */
   slowSince = 0;
   handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -108,6 +112,11 @@ export class Session {
     this.id = id;
     this.conn = conn;
     this.decoder = new FrameDecoder(maxFrame);
+  }
+
+  /** Bytes queued or batched for this client (not yet handed to the transport). */
+  get pending(): number {
+    return this.txq.bytes + this.batchBytes;
   }
 
   get open(): boolean {

@@ -20,6 +20,10 @@ Options:
       --max-queue-bytes N    TX queue bound per client, bytes (default 16777216)
       --max-queue-msgs N     TX queue bound per client, messages (default 100000)
       --slow-grace-ms MS     how long a slow subscriber may stay over its bound (default 2000)
+      --flow-window BYTES    pause producers while a client has more than this pending;
+                             0 = off (default 524288)
+      --flow-wait-ms MS      longest such a pause lasts for a client that does not drain
+                             (default 100)
       --shutdown-timeout MS  how long SIGTERM waits to flush queues (default 5000)
       --ping-ms MS           PING every client this often; 0 = off (default 0)
       --max-pings-out N      disconnect a client after N unanswered PINGs (default 2)
@@ -94,6 +98,8 @@ export async function daemonMain(argv: string[]): Promise<number> {
         'max-queue-bytes': { type: 'string' },
         'max-queue-msgs': { type: 'string' },
         'slow-grace-ms': { type: 'string' },
+        'flow-window': { type: 'string' },
+        'flow-wait-ms': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
         'ping-ms': { type: 'string' },
         'max-pings-out': { type: 'string' },
@@ -126,6 +132,10 @@ export async function daemonMain(argv: string[]): Promise<number> {
     if (mqm !== undefined) options.maxQueueMsgs = mqm;
     const grace = intOpt(values['slow-grace-ms'], 'slow-grace-ms');
     if (grace !== undefined) options.slowGraceMs = grace;
+    const flowWindow = intOpt(values['flow-window'], 'flow-window', 0);
+    if (flowWindow !== undefined) options.flowWindowBytes = flowWindow;
+    const flowWait = intOpt(values['flow-wait-ms'], 'flow-wait-ms');
+    if (flowWait !== undefined) options.flowWaitMs = flowWait;
     const pingMs = intOpt(values['ping-ms'], 'ping-ms', 0);
     if (pingMs !== undefined) options.pingMs = pingMs;
     const pingsOut = intOpt(values['max-pings-out'], 'max-pings-out');

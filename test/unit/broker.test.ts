@@ -760,3 +760,89 @@ void test('reliable delivery: a SEND over the target bound pauses the producer u
     ['0', '1', '2', '3'],
   );
 });
+
+/** `n` PUB frames on `subject` with `size`-byte payloads, as one chunk. */
+function pubs(subject: string, n: number, size: number): Uint8Array {
+  return Buffer.concat(Array.from({ length: n }, () => pub(subject, 'x'.repeat(size))));
+}
+
+void test('flow window: a `disconnect` subscriber over the window pauses its producer until it drains to half', async () => {
+  const broker = makeBroker({ flowWindowBytes: 4096, flowWaitMs: 10_000 });
+  const s = await helloPeer(broker);
+  const p = await helloPeer(broker);
+  await subscribe(s, { sid: 1, subject: 'w' });
+  s.writeResult = false; // the first write saturates the socket
+  p.send(pub('w', 'first'));
+  await tick();
+  p.send(pubs('w', 20, 100)); // about 2.6 KiB: under the window
+  await tick();
+  assert.equal(p.paused, false, 'under the window nothing is paused');
+  p.send(pubs('w', 20, 100)); // now over 4 KiB pending
+  assert.equal(p.paused, true, 'over the window the producer is paused');
+  assert.equal(s.msgs().length, 1, 'nothing more was written to the saturated socket');
+  s.writeResult = true;
+  s.events.drain();
+  assert.equal(p.paused, false, 'drained: the producer is read again');
+  assert.equal(s.msgs().length, 41, 'every message arrived');
+  assert.deepEqual(s.gaps(), []);
+  void broker.shutdown(0);
+});
+
+void test('flow window: a client that does not drain within flowWaitMs releases its producers and stops pacing', async () => {
+  const broker = makeBroker({ flowWindowBytes: 2048, flowWaitMs: 30, maxQueueBytes: 1 << 20 });
+  const s = await helloPeer(broker);
+  const p = await helloPeer(broker);
+  await subscribe(s, { sid: 1, subject: 'w' });
+  s.writeResult = false;
+  p.send(pub('w', 'first'));
+  await tick();
+  p.send(pubs('w', 30, 100));
+  assert.equal(p.paused, true);
+  const t0 = Date.now();
+  while (p.paused && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5));
+  const waited = Date.now() - t0;
+  assert.equal(p.paused, false, 'the stuck consumer let its producer go');
+  assert.ok(waited >= 20 && waited < 1000, `released after ${waited} ms`);
+  // No more pacing until the consumer drains: the backlog grows (within maxQueueBytes).
+  p.send(pubs('w', 100, 100));
+  await tick();
+  assert.equal(p.paused, false, 'the stuck consumer paces nobody');
+  s.writeResult = true;
+  s.events.drain();
+  assert.equal(s.msgs().length, 131, 'nothing was lost');
+  // Drained: pacing is back on.
+  s.writeResult = false;
+  p.send(pub('w', 'again'));
+  await tick();
+  p.send(pubs('w', 30, 100));
+  assert.equal(p.paused, true, 'pacing resumes once the consumer drained');
+  void broker.shutdown(0);
+});
+
+void test('flow window: drop-policy subscribers never pace their producers', async () => {
+  const broker = makeBroker({ flowWindowBytes: 1024, flowWaitMs: 10_000 });
+  const s = await helloPeer(broker);
+  const p = await helloPeer(broker);
+  await subscribe(s, { sid: 1, subject: 'w', onSlow: 'drop-newest' });
+  s.writeResult = false;
+  p.send(pub('w', 'first'));
+  await tick();
+  p.send(pubs('w', 50, 100));
+  await tick();
+  assert.equal(p.paused, false);
+  void broker.shutdown(0);
+});
+
+void test('flow window: 0 turns pacing off (the queue bound still applies)', async () => {
+  const broker = makeBroker({ flowWindowBytes: 0 });
+  const s = await helloPeer(broker);
+  const p = await helloPeer(broker);
+  await subscribe(s, { sid: 1, subject: 'w' });
+  s.writeResult = false;
+  p.send(pub('w', 'first'));
+  await tick();
+  p.send(pubs('w', 50, 100));
+  await tick();
+  assert.equal(p.paused, false);
+  void broker.shutdown(0);
+});
