@@ -11,6 +11,7 @@ import {
   ResStatus,
   ENVELOPE_FIXED,
   checkTail,
+  copyBytes,
   decodeCall,
   decodeClientHello,
   decodeSub,
@@ -33,7 +34,7 @@ import { varintSize, writeVarint } from '../protocol/varint.js';
 import type { Conn, ConnEvents } from './conn.js';
 import { Session, SessionState, Sub } from './session.js';
 import { Slab } from './slab.js';
-import { SubjectCache } from './subject-cache.js';
+import { SubjectCache } from '../protocol/subject-cache.js';
 import { SubjectIndex, type Route } from './subject-index.js';
 
 /** Limits and defaults of a broker; every field has a documented default. */
@@ -132,14 +133,6 @@ interface Pending {
 
 const PUB_FLAGS = Flag.TYPE | Flag.HEADERS;
 
-/** Copies src[start..end) to dst[at..]; a loop beats subarray + set for small runs. */
-function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): void {
-  if (end - start > 96) {
-    dst.set(src.subarray(start, end), at);
-    return;
-  }
-  for (let i = start; i < end; i++) dst[at++] = src[i]!;
-}
 const EMPTY = new Uint8Array(0);
 
 /** The message broker; attach a Conn per client. */

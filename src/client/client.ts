@@ -302,7 +302,12 @@ export class Client extends EventEmitter {
       this.#lastInput = Date.now();
       this.#pingsOut = 0;
       try {
-        this.#decoder.push(chunk, onFrame);
+        // A plain Uint8Array view: frame and payload views cut from it are cheaper than Buffer
+        // slices (msg.data is documented as a Uint8Array view).
+        this.#decoder.push(
+          new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+          onFrame,
+        );
       } catch (err) {
         socket.destroy(
           err instanceof BusError ? err : new BusError(ErrorCode.PROTOCOL, (err as Error).message),

@@ -5,7 +5,11 @@
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { BusError, ErrorCode, isErrorCode, protocolError, type ErrorCodeValue } from './errors.js';
 import { asObject, optBool, optStr, optUint, str, uint, type Obj } from './schema.js';
+import { readAscii, SubjectCache } from './subject-cache.js';
 import { varintSize, writeVarint, readVarint } from './varint.js';
+
+/** Subject strings of received MSG frames (decodeMsg): hot subjects allocate nothing. */
+const msgSubjects = new SubjectCache();
 
 /** The protocol version this code speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -101,10 +105,21 @@ export function writeAscii(buf: Uint8Array, off: number, s: string): number {
   return off + s.length;
 }
 
-export function readAscii(buf: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
-  return s;
+export { readAscii };
+
+/** Copies src[start..end) to dst[at..]; a loop beats subarray + set for small runs. */
+export function copyBytes(
+  dst: Uint8Array,
+  at: number,
+  src: Uint8Array,
+  start: number,
+  end: number,
+): void {
+  if (end - start > 96) {
+    dst.set(src.subarray(start, end), at);
+    return;
+  }
+  for (let i = start; i < end; i++) dst[at++] = src[i]!;
 }
 
 /** Encodes a header map into its wire block: varint count, then (varint len, UTF-8) pairs. */
@@ -200,7 +215,7 @@ function writeTail(
     buf.set(headers, off);
     off += headers.length;
   }
-  buf.set(payload, off);
+  copyBytes(buf, off, payload, 0, payload.length);
   return off + payload.length;
 }
 
@@ -357,10 +372,9 @@ export interface MsgFields {
 
 /** Decodes a MSG body (`0x11 | sid varint | envelope`). Throws BUS_ERR_PROTOCOL if malformed. */
 export function decodeMsg(body: Uint8Array): MsgFields {
-  const out = { next: 0 };
-  const sid = readVarint(body, 1, out);
+  const sid = readVarint(body, 1, scratch);
   if (sid < 0) throw protocolError('MSG: truncated sid');
-  let off = out.next;
+  let off = scratch.next;
   if (off + ENVELOPE_FIXED > body.length) throw protocolError('MSG: truncated envelope');
   const flags = body[off]!;
   const priority = body[off + 1]!;
@@ -369,7 +383,7 @@ export function decodeMsg(body: Uint8Array): MsgFields {
   const slen = body[off + 14]!;
   off += ENVELOPE_FIXED;
   if (off + slen > body.length) throw protocolError('MSG: truncated subject');
-  const subject = readAscii(body, off, off + slen);
+  const subject = msgSubjects.get(body, off, off + slen);
   off += slen;
   let token = 0;
   if ((flags & Flag.REPLY) !== 0) {

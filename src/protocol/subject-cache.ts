@@ -1,7 +1,12 @@
 // Subject strings from wire bytes without allocating: a hash of the bytes finds the string made
 // last time, checked byte by byte. Routing a hot subject then creates no garbage. Imports nothing.
 
-import { readAscii } from '../protocol/frames.js';
+/** The string of ASCII bytes buf[start..end). */
+export function readAscii(buf: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
+  return s;
+}
 
 const SIZE = 4096; // slots, a power of two
 
