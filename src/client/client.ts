@@ -36,6 +36,7 @@ import {
 import { subjectProblem } from '../protocol/subject.js';
 import { varintSize } from '../protocol/varint.js';
 import { defaultSocketPath, netPath } from '../transport/socket-path.js';
+import { DEFAULT_SOCK_BUF, setSendBuffer } from '../transport/sock-buf.js';
 import { Subscription, type Msg, type SubscribeOptions } from './subscription.js';
 
 /** Reconnect backoff: delay = min(maxMs, minMs * factor^attempt), then +/- jitter. */
@@ -70,6 +71,12 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Close the link after this long with no input from the daemon (default 0 = never). */
   idleTimeoutMs?: number;
+  /**
+   * Send buffer (SO_SNDBUF) asked for on the socket, bytes (default 4 MiB, capped by the kernel
+   * at net.core.wmem_max; 0 = the system default). Needs the native helper; without it the
+   * system default stays.
+   */
+  sockBuf?: number;
 }
 
 /** Options of `publish`, `send`, `broadcast`, `request`. */
@@ -214,6 +221,7 @@ export class Client extends EventEmitter {
       maxPingsOut: options.maxPingsOut ?? 2,
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
       idleTimeoutMs: options.idleTimeoutMs ?? 0,
+      sockBuf: options.sockBuf ?? DEFAULT_SOCK_BUF,
     };
     const r = options.reconnect ?? true;
     this.#reconnect =
@@ -290,6 +298,7 @@ export class Client extends EventEmitter {
     };
     socket.on('connect', () => {
       socket.setNoDelay?.(true);
+      setSendBuffer(socket, this.#opts.sockBuf);
       socket.write(
         encodeHello(PROTOCOL_VERSION, {
           name: this.name,

@@ -6,6 +6,7 @@ import { Broker, type BrokerOptions } from '../broker/broker.js';
 import { BusError } from '../protocol/errors.js';
 import { closeUnix, listenUnix } from '../transport/unix-server.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
+import { DEFAULT_SOCK_BUF, nativeProblem, wmemMax } from '../transport/sock-buf.js';
 import { packageVersion } from '../util/version.js';
 
 export const DAEMON_HELP = `Usage: udsbus daemon [options]
@@ -24,6 +25,8 @@ Options:
                              0 = off (default 524288)
       --flow-wait-ms MS      longest such a pause lasts for a client that does not drain
                              (default 100)
+      --sock-buf BYTES       send buffer (SO_SNDBUF) asked for on each client socket;
+                             0 = system default (default 4194304; needs the native helper)
       --shutdown-timeout MS  how long SIGTERM waits to flush queues (default 5000)
       --ping-ms MS           PING every client this often; 0 = off (default 0)
       --max-pings-out N      disconnect a client after N unanswered PINGs (default 2)
@@ -60,13 +63,14 @@ export async function startDaemon(
   options: BrokerOptions,
   shutdownTimeoutMs: number,
   quiet: boolean,
+  sockBuf = DEFAULT_SOCK_BUF,
 ): Promise<RunningDaemon> {
   const broker = new Broker({
     serverVersion: packageVersion(),
     ...options,
     log: quiet ? () => undefined : log,
   });
-  const server = await listenUnix(broker, path);
+  const server = await listenUnix(broker, path, sockBuf);
   let stopping: Promise<void> | undefined;
   return {
     path,
@@ -86,6 +90,18 @@ export async function startDaemon(
   };
 }
 
+/** The start-up line that says which send buffer client sockets get. */
+function sockBufLine(sockBuf: number): string {
+  if (sockBuf === 0) return 'socket buffers: system default (--sock-buf 0)';
+  const problem = nativeProblem();
+  if (problem !== '') {
+    return `socket buffers: system default; the native helper is not built (${problem}); run npm run build:native`;
+  }
+  const max = wmemMax();
+  const capped = max !== null && max < sockBuf;
+  return `socket buffers: SO_SNDBUF ${sockBuf} bytes per client${capped ? `, capped by net.core.wmem_max at ${max}` : ''}`;
+}
+
 /** `udsbus daemon`: returns the exit code. */
 export async function daemonMain(argv: string[]): Promise<number> {
   let values;
@@ -100,6 +116,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
         'slow-grace-ms': { type: 'string' },
         'flow-window': { type: 'string' },
         'flow-wait-ms': { type: 'string' },
+        'sock-buf': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
         'ping-ms': { type: 'string' },
         'max-pings-out': { type: 'string' },
@@ -121,7 +138,9 @@ export async function daemonMain(argv: string[]): Promise<number> {
   const path = values.socket ?? defaultSocketPath();
   let daemon: RunningDaemon;
   let shutdownTimeout: number;
+  let sockBuf: number;
   try {
+    sockBuf = intOpt(values['sock-buf'], 'sock-buf', 0) ?? DEFAULT_SOCK_BUF;
     shutdownTimeout = intOpt(values['shutdown-timeout'], 'shutdown-timeout') ?? 5000;
     const options: BrokerOptions = {};
     const maxFrame = intOpt(values['max-frame'], 'max-frame');
@@ -142,7 +161,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
     if (pingsOut !== undefined) options.maxPingsOut = pingsOut;
     const idle = intOpt(values['idle-timeout-ms'], 'idle-timeout-ms', 0);
     if (idle !== undefined) options.idleTimeoutMs = idle;
-    daemon = await startDaemon(path, options, shutdownTimeout, values.quiet === true);
+    daemon = await startDaemon(path, options, shutdownTimeout, values.quiet === true, sockBuf);
   } catch (err) {
     if (err instanceof RangeError) {
       process.stderr.write(`udsbus daemon: ${err.message}\n`);
@@ -154,6 +173,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
     return 1;
   }
   log(`udsbus ${packageVersion()} listening on ${path}`);
+  log(sockBufLine(sockBuf));
   return await new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       process.removeListener('SIGTERM', onSignal);

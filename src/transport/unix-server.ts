@@ -7,10 +7,12 @@ import { dirname } from 'node:path';
 import type { Broker } from '../broker/broker.js';
 import { BusError, ErrorCode } from '../protocol/errors.js';
 import { isAbstract, netPath } from './socket-path.js';
+import { setSendBuffer } from './sock-buf.js';
 
 /** Attaches one socket to the broker: bytes in, bytes out, drain and close. */
-export function attachSocket(broker: Broker, socket: Socket): void {
+export function attachSocket(broker: Broker, socket: Socket, sockBuf = 0): void {
   socket.setNoDelay?.(true);
+  if (sockBuf > 0) setSendBuffer(socket, sockBuf);
   const events = broker.attach({
     write: (bytes) => socket.write(bytes),
     pause: () => socket.pause(),
@@ -71,7 +73,7 @@ function prepareFolder(path: string): void {
  * Starts listening on `path`. Refuses when a live server answers there; removes a stale socket
  * file only after a failed connect probe. The socket file is created 0600.
  */
-export async function listenUnix(broker: Broker, path: string): Promise<Server> {
+export async function listenUnix(broker: Broker, path: string, sockBuf = 0): Promise<Server> {
   const abstract = isAbstract(path);
   if (!abstract) {
     prepareFolder(path);
@@ -92,7 +94,9 @@ export async function listenUnix(broker: Broker, path: string): Promise<Server> 
       unlinkSync(path);
     }
   }
-  const server = createServer({ pauseOnConnect: false }, (socket) => attachSocket(broker, socket));
+  const server = createServer({ pauseOnConnect: false }, (socket) =>
+    attachSocket(broker, socket, sockBuf),
+  );
   const oldMask = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,85 @@
+// Socket buffer sizes through the native helper (native/udsbus_native.c): Node's net module has
+// no SO_SNDBUF. An AF_UNIX stream socket is limited by its sender's send buffer (the default,
+// net.core.wmem_default, is 208 KiB); a larger one lets a writer hand over more per syscall and
+// wake its reader less often (measured in bench/RESULTS.md). Without the helper everything works
+// with the system default.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+
+interface NativeHelper {
+  setSocketBuffers(fd: number, sndbuf: number, rcvbuf: number): [number, number];
+  getSocketBuffers(fd: number): [number, number];
+}
+
+/** Send-buffer size the daemon and the client ask for by default, bytes. */
+export const DEFAULT_SOCK_BUF = 4 * 1024 * 1024;
+
+let helper: NativeHelper | null | undefined;
+let loadProblem = '';
+
+/** The native helper, or null when it was not built (see nativeProblem()). */
+export function nativeHelper(): NativeHelper | null {
+  if (helper !== undefined) return helper;
+  const require = createRequire(import.meta.url);
+  try {
+    helper = require('../../../native/build/Release/udsbus_native.node') as NativeHelper;
+  } catch (err) {
+    helper = null;
+    loadProblem = (err as Error).message.split('\n')[0] ?? 'not found';
+  }
+  return helper;
+}
+
+/** Why the native helper is not available ('' when it is). */
+export function nativeProblem(): string {
+  nativeHelper();
+  return loadProblem;
+}
+
+/** The file descriptor behind a connected net.Socket (Linux), if Node exposes it. */
+export function socketFd(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Asks for a send buffer of `bytes` on `socket` (0 = leave the default). Returns the size the
+ * kernel reports afterwards (it doubles the request and caps it at net.core.wmem_max), or null
+ * when the helper or the descriptor is unavailable, or the call failed.
+ */
+export function setSendBuffer(socket: Socket, bytes: number): number | null {
+  if (bytes <= 0) return null;
+  const h = nativeHelper();
+  const fd = socketFd(socket);
+  if (h === null || fd === undefined) return null;
+  try {
+    return h.setSocketBuffers(fd, bytes, 0)[0];
+  } catch {
+    return null;
+  }
+}
+
+/** The send and receive buffer sizes of `socket` as the kernel reports them, or null. */
+export function socketBuffers(socket: Socket): { sndbuf: number; rcvbuf: number } | null {
+  const h = nativeHelper();
+  const fd = socketFd(socket);
+  if (h === null || fd === undefined) return null;
+  try {
+    const [sndbuf, rcvbuf] = h.getSocketBuffers(fd);
+    return { sndbuf, rcvbuf };
+  } catch {
+    return null;
+  }
+}
+
+/** net.core.wmem_max: the largest send buffer an unprivileged process can set, or null. */
+export function wmemMax(): number | null {
+  try {
+    const n = Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8').trim());
+    return Number.isSafeInteger(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
