@@ -386,7 +386,7 @@ export class Broker {
     if (priority === 0) {
       const off = this.#batchMsg(sub, env.length);
       if (off >= 0) {
-        copyBytes(t.batch, off, env, 0, env.length);
+        t.batch.set(env, off);
         if (t.pending > this.#window && producer !== null && sub.policy === 'disconnect') {
           this.#pace(producer, t);
         }

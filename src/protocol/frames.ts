@@ -107,7 +107,11 @@ export function writeAscii(buf: Uint8Array, off: number, s: string): number {
 
 export { readAscii };
 
-/** Copies src[start..end) to dst[at..]; a loop beats subarray + set for small runs. */
+/**
+ * Copies src[start..end) to dst[at..]. Up to 24 bytes a loop beats subarray + set (measured:
+ * 12 ns for 8 bytes by loop, 38 ns for any size up to 96 by subarray + set, 79 ns for 64 by loop);
+ * copy a whole array with dst.set(src, at) (about 15 ns).
+ */
 export function copyBytes(
   dst: Uint8Array,
   at: number,
@@ -115,7 +119,7 @@ export function copyBytes(
   start: number,
   end: number,
 ): void {
-  if (end - start > 96) {
+  if (end - start > 24) {
     dst.set(src.subarray(start, end), at);
     return;
   }
@@ -215,7 +219,7 @@ function writeTail(
     buf.set(headers, off);
     off += headers.length;
   }
-  copyBytes(buf, off, payload, 0, payload.length);
+  buf.set(payload, off);
   return off + payload.length;
 }
 
