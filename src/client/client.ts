@@ -565,7 +565,9 @@ export class Client extends EventEmitter {
       chunk = Buffer.from(this.#buf.subarray(0, n));
     } else {
       chunk = this.#buf.subarray(0, n);
-      this.#buf = Buffer.allocUnsafe(SCRATCH);
+      // Fill the rest of the buffer next time (what was handed to the socket is not touched).
+      this.#buf =
+        this.#buf.length - n >= SMALL_COPY ? this.#buf.subarray(n) : Buffer.allocUnsafe(SCRATCH);
     }
     const msgs = this.#bufMsgs;
     this.#off = 0;
