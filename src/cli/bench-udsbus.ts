@@ -64,13 +64,6 @@ class UdsbusBus implements BenchAdapter {
 
 /** Adapter factory loaded by bench-worker. */
 export async function create(options: AdapterOptions): Promise<BenchAdapter> {
-  const client = await connect({
-    path: options.endpoint,
-    name: options.name,
-    reconnect: false,
-    ...(process.env['TMP_SOCKBUF'] !== undefined
-      ? { sockBuf: Number(process.env['TMP_SOCKBUF']) }
-      : {}),
-  });
+  const client = await connect({ path: options.endpoint, name: options.name, reconnect: false });
   return new UdsbusBus(client);
 }

@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import type { AdapterOptions, BenchAdapter } from '../../../src/cli/bench-types.js';
+import { DEFAULT_SOCK_BUF, setSendBuffer } from '../../../src/transport/sock-buf.js';
 import { forEachFrame, FrameSplitter, ROLE } from './raw-frames.js';
 
 const BATCH = 256 * 1024;
@@ -26,6 +27,7 @@ class RawBus implements BenchAdapter {
 
   /** Reads frames from a socket; a responder answers on the socket the request came from. */
   attach(sock: Socket): void {
+    setSendBuffer(sock, DEFAULT_SOCK_BUF); // as udsbus does: same conditions for the ceiling
     const splitter = new FrameSplitter();
     const onRegion = (region: Buffer): void => {
       if (this.#serveHandler) {
@@ -136,6 +138,7 @@ async function dial(path: string): Promise<Socket> {
   const sock = connect(path);
   await once(sock, 'connect');
   sock.setNoDelay?.(true);
+  setSendBuffer(sock, DEFAULT_SOCK_BUF);
   return sock;
 }
 
