@@ -3,6 +3,7 @@
 // Options: --quick, --runs N, --only p1,p2, --scenarios c1,c2, --out-dir DIR, --list.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { DEFAULT_SOCK_BUF, nativeProblem } from '../../src/transport/sock-buf.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -94,7 +95,24 @@ function machine(): Record<string, string> {
     kernel: release(),
     os,
     node: process.version,
+    'socket buffers': socketBufferFacts(),
   };
+}
+
+/** The kernel's socket buffer settings, and what udsbus and the raw ceilings ask for. */
+function socketBufferFacts(): string {
+  const read = (n: string): string => {
+    try {
+      return readFileSync(`/proc/sys/net/core/${n}`, 'utf8').trim();
+    } catch {
+      return '?';
+    }
+  };
+  const helper = nativeProblem() === '' ? 'native helper built' : 'native helper NOT built';
+  return (
+    `net.core.wmem_default ${read('wmem_default')}, wmem_max ${read('wmem_max')}; udsbus and ` +
+    `the raw ceilings ask for SO_SNDBUF ${DEFAULT_SOCK_BUF} (${helper}); other peers use their own defaults`
+  );
 }
 
 function split(v: string | undefined): string[] | undefined {
