@@ -3,7 +3,7 @@
 // Options: --quick, --runs N, --only p1,p2, --scenarios c1,c2, --out-dir DIR, --list.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
-import { DEFAULT_SOCK_BUF, nativeProblem } from '../../src/transport/sock-buf.js';
+import { DAEMON_SOCK_BUF, DEFAULT_SOCK_BUF, nativeProblem } from '../../src/transport/sock-buf.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -111,7 +111,7 @@ function socketBufferFacts(): string {
   const helper = nativeProblem() === '' ? 'native helper built' : 'native helper NOT built';
   return (
     `net.core.wmem_default ${read('wmem_default')}, wmem_max ${read('wmem_max')}; udsbus and ` +
-    `the raw ceilings ask for SO_SNDBUF ${DEFAULT_SOCK_BUF} (${helper}); other peers use their own defaults`
+    `the raw ceilings ask for SO_SNDBUF ${DAEMON_SOCK_BUF} on the server side and ${DEFAULT_SOCK_BUF} on the clients (${helper}); other peers use their own defaults`
   );
 }
 

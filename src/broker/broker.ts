@@ -134,6 +134,8 @@ interface Pending {
 const PUB_FLAGS = Flag.TYPE | Flag.HEADERS;
 
 const EMPTY = new Uint8Array(0);
+/** Output of a read up to this size is written at once instead of at the end of the turn. */
+const FLUSH_NOW_BYTES = 4096;
 
 /** The message broker; attach a Conn per client. */
 export class Broker {
@@ -224,7 +226,12 @@ export class Broker {
             this.#fail(session, ErrorCode.PROTOCOL, 'internal error while handling a frame');
           }
         }
-        if (session.scheduled) this.#requestFlush();
+        // A small read is latency-bound traffic (a request, a reply, a trickle): write what it
+        // produced now. A large read is a stream: batch its output to the end of the turn.
+        if (this.#dirty.length > 0) {
+          if (chunk.length <= FLUSH_NOW_BYTES) this.#flushAll();
+          else this.#requestFlush();
+        }
       },
       drain: () => {
         session.waitingDrain = false;

@@ -6,7 +6,7 @@ import { Broker, type BrokerOptions } from '../broker/broker.js';
 import { BusError } from '../protocol/errors.js';
 import { closeUnix, listenUnix } from '../transport/unix-server.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
-import { DEFAULT_SOCK_BUF, nativeProblem, wmemMax } from '../transport/sock-buf.js';
+import { DAEMON_SOCK_BUF, nativeProblem, wmemMax } from '../transport/sock-buf.js';
 import { packageVersion } from '../util/version.js';
 
 export const DAEMON_HELP = `Usage: udsbus daemon [options]
@@ -26,7 +26,7 @@ Options:
       --flow-wait-ms MS      longest such a pause lasts for a client that does not drain
                              (default 100)
       --sock-buf BYTES       send buffer (SO_SNDBUF) asked for on each client socket;
-                             0 = system default (default 4194304; needs the native helper)
+                             0 = system default (default 1048576; needs the native helper)
       --shutdown-timeout MS  how long SIGTERM waits to flush queues (default 5000)
       --ping-ms MS           PING every client this often; 0 = off (default 0)
       --max-pings-out N      disconnect a client after N unanswered PINGs (default 2)
@@ -63,7 +63,7 @@ export async function startDaemon(
   options: BrokerOptions,
   shutdownTimeoutMs: number,
   quiet: boolean,
-  sockBuf = DEFAULT_SOCK_BUF,
+  sockBuf = DAEMON_SOCK_BUF,
 ): Promise<RunningDaemon> {
   const broker = new Broker({
     serverVersion: packageVersion(),
@@ -140,7 +140,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
   let shutdownTimeout: number;
   let sockBuf: number;
   try {
-    sockBuf = intOpt(values['sock-buf'], 'sock-buf', 0) ?? DEFAULT_SOCK_BUF;
+    sockBuf = intOpt(values['sock-buf'], 'sock-buf', 0) ?? DAEMON_SOCK_BUF;
     shutdownTimeout = intOpt(values['shutdown-timeout'], 'shutdown-timeout') ?? 5000;
     const options: BrokerOptions = {};
     const maxFrame = intOpt(values['max-frame'], 'max-frame');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect } from '../../src/client/index.js';
 import {
+  DAEMON_SOCK_BUF,
   DEFAULT_SOCK_BUF,
   nativeHelper,
   nativeProblem,
@@ -106,13 +107,13 @@ void test(
 );
 
 void test(
-  'daemon and client ask for 4 MiB send buffers; --sock-buf 0 and sockBuf 0 keep the system default',
+  'the daemon asks for 1 MiB send buffers, the client for 4 MiB; --sock-buf 0 and sockBuf 0 keep the system default',
   { skip: native !== true ? native : ss === true ? false : ss },
   async () => {
     const tmp = tempDir();
-    for (const [flag, want] of [
-      [[], granted(DEFAULT_SOCK_BUF)],
-      [['--sock-buf', '0'], procNum('wmem_default')],
+    for (const [flag, daemonWant, clientWant] of [
+      [[], granted(DAEMON_SOCK_BUF), granted(DEFAULT_SOCK_BUF)],
+      [['--sock-buf', '0'], procNum('wmem_default'), procNum('wmem_default')],
     ] as const) {
       const path = join(tmp.dir, `bus${flag.length}.sock`);
       const d = await DaemonProc.start(path, [...flag]);
@@ -127,16 +128,16 @@ void test(
           d.stderr,
           flag.length > 0
             ? /socket buffers: system default \(--sock-buf 0\)/
-            : /socket buffers: SO_SNDBUF 4194304 bytes per client/,
+            : /socket buffers: SO_SNDBUF 1048576 bytes per client/,
         );
         const rows = unixSockets();
         const daemonSide = rows.find((r) => r.local === path && r.pids.includes(d.child.pid!));
         assert.ok(daemonSide, `the daemon's end of the connection is listed by ss`);
-        assert.equal(daemonSide.tb, want, 'the send buffer of the daemon end');
+        assert.equal(daemonSide.tb, daemonWant, 'the send buffer of the daemon end');
         const clientSide = rows.find((r) => r.inode === daemonSide.peer);
         assert.ok(clientSide, 'the client end is listed by ss');
         assert.ok(clientSide.pids.includes(process.pid));
-        assert.equal(clientSide.tb, want, 'the send buffer of the client end');
+        assert.equal(clientSide.tb, clientWant, 'the send buffer of the client end');
       } finally {
         await client.close();
         await d.stop();

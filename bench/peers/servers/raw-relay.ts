@@ -2,7 +2,7 @@
 // no routing. Side A (publishers, requesters) goes to every side-B connection (subscribers,
 // responders) and back. Usage: node raw-relay.js SOCKET_PATH (prints "ready" when listening).
 import { createServer, type Socket } from 'node:net';
-import { DEFAULT_SOCK_BUF, setSendBuffer } from '../../../src/transport/sock-buf.js';
+import { DAEMON_SOCK_BUF, setSendBuffer } from '../../../src/transport/sock-buf.js';
 import { FrameSplitter, ROLE } from '../adapters/raw-frames.js';
 
 const path = process.argv[2];
@@ -13,7 +13,7 @@ const ACK = Buffer.from([0]);
 
 const server = createServer((sock) => {
   // The same send buffer udsbus asks for, so the ceiling is measured under the same conditions.
-  setSendBuffer(sock, DEFAULT_SOCK_BUF);
+  setSendBuffer(sock, DAEMON_SOCK_BUF);
   let peers: Set<Socket> | undefined;
   const splitter = new FrameSplitter();
   // Forward whole frames only; pause the source while any destination is full.
