@@ -62,7 +62,7 @@ void test('handshake: the HELLO reply carries version, id and the limits', async
   const b = new MemPeer(broker);
   a.send(encodeHello(PROTOCOL_VERSION, { name: 'a', pid: 10 }));
   b.send(encodeHello(PROTOCOL_VERSION, { name: 'b' }));
-  assert.equal(a.frames.length, 0, 'the reply is batched, not written synchronously');
+  assert.equal(a.frames.length, 1, 'the output of a small read is written at once');
   await tick();
   assert.equal(a.frames.length, 1);
   const ha = decodeServerHello(a.frames[0]!);
@@ -220,7 +220,15 @@ void test('priority: higher-priority messages overtake queued lower ones', async
   const s = await helloPeer(broker);
   const p = await helloPeer(broker);
   await subscribe(s, { sid: 1, subject: 'p' });
-  p.send(pub('p', 'low1', 0), pub('p', 'high', 200), pub('p', 'low2', 0), pub('p', 'mid', 5));
+  // One read: everything it produced is queued before the write, so priorities order it.
+  p.send(
+    Buffer.concat([
+      pub('p', 'low1', 0),
+      pub('p', 'high', 200),
+      pub('p', 'low2', 0),
+      pub('p', 'mid', 5),
+    ]),
+  );
   await tick();
   assert.deepEqual(
     s.msgs().map((m) => [text(m.data), m.priority]),
@@ -844,5 +852,19 @@ void test('flow window: 0 turns pacing off (the queue bound still applies)', asy
   p.send(pubs('w', 50, 100));
   await tick();
   assert.equal(p.paused, false);
+  void broker.shutdown(0);
+});
+
+void test('flushing: the output of a small read is written at once, that of a large read at the end of the turn', async () => {
+  const broker = makeBroker();
+  const s = await helloPeer(broker);
+  const p = await helloPeer(broker);
+  await subscribe(s, { sid: 1, subject: 'f' });
+  p.send(pub('f', 'small'));
+  assert.equal(s.msgs().length, 1, 'written during the read that produced it');
+  p.send(pubs('f', 60, 100)); // one read of about 7 KiB
+  assert.equal(s.msgs().length, 1, 'a large read is batched');
+  await tick();
+  assert.equal(s.msgs().length, 61, 'and written once the turn ends');
   void broker.shutdown(0);
 });
