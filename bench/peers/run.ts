@@ -1,8 +1,9 @@
 // Peer suite (`npm run bench:peers`): every case against udsbus and every installed peer,
 // N runs each (interleaved), medians, then bench/results.json and bench/RESULTS.md.
 // Options: --quick, --runs N, --only p1,p2, --scenarios c1,c2, --out-dir DIR, --list.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DAEMON_SOCK_BUF, DEFAULT_SOCK_BUF, nativeProblem } from '../../src/transport/sock-buf.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +79,9 @@ const USAGE = `usage: node dist/bench/peers/run.js [options]
   --scenarios a,b     cases: ${CASES.join(', ')}
   --out-dir DIR       where results.json and RESULTS.md go (default: bench/)
   --list              list peers and whether they are available, then exit`;
+
+/** Pause before each cell, ms. */
+const SETTLE_MS = 500;
 
 function machine(): Record<string, string> {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown';
@@ -243,11 +247,16 @@ async function main(): Promise<number> {
   const started = Date.now();
   const results: CaseResult[] = [];
   for (let run = 1; run <= runs; run++) {
-    for (const spec of specs) {
+    for (const [specIndex, spec] of specs.entries()) {
       const params = paramsOf(spec);
       if (!params) continue;
-      for (const peer of peers) {
+      // Rotate the order of peers per run and scenario, so that no peer always runs first
+      // (right after the previous scenario's processes exit) or last.
+      const shift = peers.length > 0 ? (run - 1 + specIndex) % peers.length : 0;
+      for (const peer of [...peers.slice(shift), ...peers.slice(0, shift)]) {
         if (!peer.cases.includes(spec.id)) continue;
+        // Let the previous cell's processes finish exiting before measuring the next one.
+        await sleep(SETTLE_MS);
         const r = await runCell(peer, spec, params, run);
         results.push(r);
         process.stderr.write(
@@ -257,7 +266,9 @@ async function main(): Promise<number> {
     }
   }
 
-  const medians = computeMedians(results);
+  // Medians in the registry's peer order (runs rotate the order in which peers are measured).
+  const rank = (id: string): number => PEERS.findIndex((p) => p.id === id);
+  const medians = computeMedians([...results].sort((a, b) => rank(a.peer) - rank(b.peer)));
 
   const data: SuiteData = {
     command: `npm run bench:peers${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
@@ -286,6 +297,7 @@ async function main(): Promise<number> {
     medians,
   };
   const outDir = values['out-dir'] ?? fileURLToPath(new URL('../../../bench/', import.meta.url));
+  mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(data, null, 2)}\n`);
   writeFileSync(join(outDir, 'RESULTS.md'), renderResults(data));
   process.stdout.write(`${formatTable(medians)}\n`);
