@@ -774,14 +774,26 @@ function pubs(subject: string, n: number, size: number): Uint8Array {
   return Buffer.concat(Array.from({ length: n }, () => pub(subject, 'x'.repeat(size))));
 }
 
-void test('flow window: a `disconnect` subscriber over the window pauses its producer until it drains to half', async () => {
-  const broker = makeBroker({ flowWindowBytes: 4096, flowWaitMs: 10_000 });
+/**
+ * A subscriber `s` on subject `w` whose socket is saturated by the first message (nothing more is
+ * written until `s.events.drain()`), and a producer `p`.
+ */
+async function saturated(
+  options: BrokerOptions,
+  onSlow?: SubFields['onSlow'],
+): Promise<{ broker: Broker; s: MemPeer; p: MemPeer }> {
+  const broker = makeBroker(options);
   const s = await helloPeer(broker);
   const p = await helloPeer(broker);
-  await subscribe(s, { sid: 1, subject: 'w' });
-  s.writeResult = false; // the first write saturates the socket
+  await subscribe(s, { sid: 1, subject: 'w', ...(onSlow ? { onSlow } : {}) });
+  s.writeResult = false;
   p.send(pub('w', 'first'));
   await tick();
+  return { broker, s, p };
+}
+
+void test('flow window: a `disconnect` subscriber over the window pauses its producer until it drains to half', async () => {
+  const { broker, s, p } = await saturated({ flowWindowBytes: 4096, flowWaitMs: 10_000 });
   p.send(pubs('w', 20, 100)); // about 2.6 KiB: under the window
   await tick();
   assert.equal(p.paused, false, 'under the window nothing is paused');
@@ -797,13 +809,11 @@ void test('flow window: a `disconnect` subscriber over the window pauses its pro
 });
 
 void test('flow window: a client that does not drain within flowWaitMs releases its producers and stops pacing', async () => {
-  const broker = makeBroker({ flowWindowBytes: 2048, flowWaitMs: 30, maxQueueBytes: 1 << 20 });
-  const s = await helloPeer(broker);
-  const p = await helloPeer(broker);
-  await subscribe(s, { sid: 1, subject: 'w' });
-  s.writeResult = false;
-  p.send(pub('w', 'first'));
-  await tick();
+  const { broker, s, p } = await saturated({
+    flowWindowBytes: 2048,
+    flowWaitMs: 30,
+    maxQueueBytes: 1 << 20,
+  });
   p.send(pubs('w', 30, 100));
   assert.equal(p.paused, true);
   const t0 = Date.now();
@@ -828,13 +838,10 @@ void test('flow window: a client that does not drain within flowWaitMs releases 
 });
 
 void test('flow window: drop-policy subscribers never pace their producers', async () => {
-  const broker = makeBroker({ flowWindowBytes: 1024, flowWaitMs: 10_000 });
-  const s = await helloPeer(broker);
-  const p = await helloPeer(broker);
-  await subscribe(s, { sid: 1, subject: 'w', onSlow: 'drop-newest' });
-  s.writeResult = false;
-  p.send(pub('w', 'first'));
-  await tick();
+  const { broker, p } = await saturated(
+    { flowWindowBytes: 1024, flowWaitMs: 10_000 },
+    'drop-newest',
+  );
   p.send(pubs('w', 50, 100));
   await tick();
   assert.equal(p.paused, false);
@@ -842,13 +849,7 @@ void test('flow window: drop-policy subscribers never pace their producers', asy
 });
 
 void test('flow window: 0 turns pacing off (the queue bound still applies)', async () => {
-  const broker = makeBroker({ flowWindowBytes: 0 });
-  const s = await helloPeer(broker);
-  const p = await helloPeer(broker);
-  await subscribe(s, { sid: 1, subject: 'w' });
-  s.writeResult = false;
-  p.send(pub('w', 'first'));
-  await tick();
+  const { broker, p } = await saturated({ flowWindowBytes: 0 });
   p.send(pubs('w', 50, 100));
   await tick();
   assert.equal(p.paused, false);
