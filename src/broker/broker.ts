@@ -204,7 +204,13 @@ export class Broker {
       }, this.options.handshakeTimeoutMs);
       session.handshakeTimer.unref?.();
     }
-    const onFrame = (body: Uint8Array): void => this.#onFrame(session, body);
+    // PUB, the hot path, is parsed in place; other frames get a view of their body.
+    const onFrame = (buf: Uint8Array, start: number, end: number): void => {
+      if (buf[start] === Op.PUB && session.state === SessionState.READY) {
+        session.msgsIn++;
+        this.#onPub(session, buf, start, end);
+      } else this.#onFrame(session, buf.subarray(start, end));
+    };
     return {
       data: (chunk) => {
         if (session.state >= SessionState.CLOSING) return;
@@ -213,7 +219,7 @@ export class Broker {
         session.pingsOut = 0;
         try {
           // A plain Uint8Array view: frame views cut from it are cheaper than Buffer slices.
-          session.decoder.push(
+          session.decoder.pushRanges(
             new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
             onFrame,
           );
@@ -252,7 +258,7 @@ export class Broker {
     s.msgsIn++;
     switch (body[0]) {
       case Op.PUB:
-        this.#onPub(s, body);
+        this.#onPub(s, body, 0, body.length);
         return;
       case Op.REQ:
         this.#onReq(s, body);
@@ -321,31 +327,32 @@ export class Broker {
   }
 
   /** PUB: `0x10 | flags | priority | subjectLen | subject | tail`. */
-  #onPub(s: Session, body: Uint8Array): void {
-    if (body.length < 4) throw new BusError(ErrorCode.PROTOCOL, 'PUB: truncated');
-    const slen = body[3]!;
-    const tailStart = 4 + slen;
-    if (body.length < tailStart) throw new BusError(ErrorCode.PROTOCOL, 'PUB: truncated');
-    const flags = body[1]!;
-    if (flags !== 0) checkTail(body, tailStart, flags, PUB_FLAGS);
-    const subject = this.#subjects.get(body, 4, tailStart);
+  #onPub(s: Session, buf: Uint8Array, start: number, end: number): void {
+    const len = end - start;
+    if (len < 4) throw new BusError(ErrorCode.PROTOCOL, 'PUB: truncated');
+    const slen = buf[start + 3]!;
+    const tailStart = start + 4 + slen;
+    if (end < tailStart) throw new BusError(ErrorCode.PROTOCOL, 'PUB: truncated');
+    const flags = buf[start + 1]!;
+    if (flags !== 0) checkTail(buf, tailStart, flags, PUB_FLAGS, end);
+    const subject = this.#subjects.get(buf, start + 4, tailStart);
     const route = this.#route(this.#subs, s, subject);
     if (route === null) return;
     this.#msgsIn++;
     if (route.empty) return;
     const id = this.#nextMsgId++;
-    const priority = body[2]!;
+    const priority = buf[start + 2]!;
     if (priority === 0 && route.all.length === 1 && route.plain.length === 1) {
       // One subscriber: serialize straight from the PUB bytes when its queue is empty.
       const sub = route.plain[0]!;
-      const off = this.#batchMsg(sub, body.length + 11);
+      const off = this.#batchMsg(sub, len + 11);
       if (off >= 0) {
         const out = sub.session.batch;
         out[off] = flags;
         out[off + 1] = priority;
         writeU32(out, off + 2, s.id);
         writeU64(out, off + 6, id);
-        copyBytes(out, off + 14, body, 3, body.length);
+        copyBytes(out, off + 14, buf, start + 3, end);
         if (sub.session.pending > this.#window && sub.policy === 'disconnect') {
           this.#pace(s, sub.session);
         }
@@ -353,13 +360,13 @@ export class Broker {
       }
     }
     // Envelope: flags | priority | from | id | subjectLen | subject | tail (PUB bytes from 3 on).
-    const env = this.#slab.alloc(body.length + 11);
+    const env = this.#slab.alloc(len + 11);
     env[0] = flags;
-    env[1] = body[2]!;
+    env[1] = priority;
     writeU32(env, 2, s.id);
     writeU64(env, 6, id);
-    copyBytes(env, 14, body, 3, body.length);
-    this.#fanOut(s, route, env, body[2]!, id);
+    copyBytes(env, 14, buf, start + 3, end);
+    this.#fanOut(s, route, env, priority, id);
   }
 
   #fanOut(

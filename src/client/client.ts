@@ -16,6 +16,7 @@ import {
   decodeError,
   decodeGap,
   decodeMsg,
+  decodeMsgAt,
   decodeReply,
   decodeServerHello,
   encodeBare,
@@ -276,25 +277,28 @@ export class Client extends EventEmitter {
         ),
       );
     }, this.#opts.connectTimeoutMs);
-    const onFrame = (body: Uint8Array): void => {
-      if (!handshaken) {
-        if (body[0] === Op.ERROR) {
-          const e = decodeError(body);
-          socket.destroy(new BusError(e.code, e.message));
-          return;
-        }
-        this.#server = decodeServerHello(body);
-        // A MSG carries up to 17 bytes more than the PUB it forwards.
-        this.#decoder.maxFrame = this.#server.maxFrame + 64;
-        handshaken = true;
-        clearTimeout(timer);
-        this.#online = true;
-        this.#attempt = 0;
-        this.#afterHandshake();
-        onReady?.();
+    const onFrame = (buf: Uint8Array, start: number, end: number): void => {
+      if (handshaken) {
+        // MSG, the hot path, is decoded in place; other frames get a view of their body.
+        if (buf[start] === Op.MSG) this.#onMsg(decodeMsgAt(buf, start, end));
+        else this.#onFrame(buf.subarray(start, end));
         return;
       }
-      this.#onFrame(body);
+      const body = buf.subarray(start, end);
+      if (body[0] === Op.ERROR) {
+        const e = decodeError(body);
+        socket.destroy(new BusError(e.code, e.message));
+        return;
+      }
+      this.#server = decodeServerHello(body);
+      // A MSG carries up to 17 bytes more than the PUB it forwards.
+      this.#decoder.maxFrame = this.#server.maxFrame + 64;
+      handshaken = true;
+      clearTimeout(timer);
+      this.#online = true;
+      this.#attempt = 0;
+      this.#afterHandshake();
+      onReady?.();
     };
     socket.on('connect', () => {
       socket.setNoDelay?.(true);
@@ -313,7 +317,7 @@ export class Client extends EventEmitter {
       try {
         // A plain Uint8Array view: frame and payload views cut from it are cheaper than Buffer
         // slices (msg.data is documented as a Uint8Array view).
-        this.#decoder.push(
+        this.#decoder.pushRanges(
           new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
           onFrame,
         );
@@ -610,23 +614,25 @@ export class Client extends EventEmitter {
   // -------------------------------------------------------------------------------------------
   // Input
 
+  #onMsg(msg: Msg): void {
+    this.#metrics.received++;
+    if (msg.sid === 0) {
+      this.#onDirectMsg(msg);
+      return;
+    }
+    if ((msg.flags & Flag.REPLY) !== 0) {
+      const handler = this.#serves.get(msg.sid);
+      if (handler !== undefined) this.#answer(handler, msg);
+      return;
+    }
+    this.#subs.get(msg.sid)?.push(msg);
+  }
+
   #onFrame(body: Uint8Array): void {
     switch (body[0]) {
-      case Op.MSG: {
-        const msg = decodeMsg(body);
-        this.#metrics.received++;
-        if (msg.sid === 0) {
-          this.#onDirectMsg(msg);
-          return;
-        }
-        if ((msg.flags & Flag.REPLY) !== 0) {
-          const handler = this.#serves.get(msg.sid);
-          if (handler !== undefined) this.#answer(handler, msg);
-          return;
-        }
-        this.#subs.get(msg.sid)?.push(msg);
+      case Op.MSG:
+        this.#onMsg(decodeMsg(body));
         return;
-      }
       case Op.REPLY:
         this.#onReply(body);
         return;

@@ -7,6 +7,9 @@ import { BusError, ErrorCode } from './errors.js';
 /** Receives each complete frame body. The view is valid only during the call. */
 export type FrameHandler = (body: Uint8Array) => void;
 
+/** Receives each complete frame body as `buf[start..end)`, without a view made per frame. */
+export type RangeHandler = (buf: Uint8Array, start: number, end: number) => void;
+
 /** Incremental decoder for length-prefixed frames; `push` throws a BusError on bad input. */
 export class FrameDecoder {
   /** Largest body accepted, in bytes. */
@@ -31,6 +34,11 @@ export class FrameDecoder {
 
   /** Feeds bytes; calls `onFrame` for every complete frame, in order. */
   push(chunk: Uint8Array, onFrame: FrameHandler): void {
+    this.pushRanges(chunk, (buf, start, end) => onFrame(buf.subarray(start, end)));
+  }
+
+  /** Feeds bytes; calls `onRange` with the place of every complete frame body, in order. */
+  pushRanges(chunk: Uint8Array, onFrame: RangeHandler): void {
     if (this.#failed) throw new BusError(ErrorCode.PROTOCOL, 'decoder already failed');
     let off = 0;
     const end = chunk.length;
@@ -44,7 +52,7 @@ export class FrameDecoder {
         off += n;
         if (this.#fill < body.length) return;
         this.#body = null;
-        onFrame(body);
+        onFrame(body, 0, body.length);
         continue;
       }
       if (!this.#inLen) {
@@ -56,7 +64,7 @@ export class FrameDecoder {
           if (b0 > this.maxFrame) this.#tooLarge(b0);
           if (start + b0 <= end) {
             off = start + b0;
-            onFrame(chunk.subarray(start, off));
+            onFrame(chunk, start, off);
             continue;
           }
         }
@@ -78,7 +86,7 @@ export class FrameDecoder {
       const len = this.#lenValue;
       if (len === 0) this.#fail('empty frame (length 0)');
       if (off + len <= end) {
-        onFrame(chunk.subarray(off, off + len));
+        onFrame(chunk, off, off + len);
         off += len;
       } else {
         this.#body = new Uint8Array(len);

@@ -153,11 +153,11 @@ const scratch = { next: 0 };
 
 /** Returns the offset after a header block at `off`, checking its structure; throws if bad. */
 export function skipHeaders(buf: Uint8Array, off: number, end: number): number {
-  const count = readVarint(buf, off, scratch);
+  const count = readVarint(buf, off, scratch, end);
   if (count < 0 || count > 1024) throw protocolError('header block: bad pair count');
   off = scratch.next;
   for (let i = 0; i < count * 2; i++) {
-    const len = readVarint(buf, off, scratch);
+    const len = readVarint(buf, off, scratch, end);
     if (len < 0 || scratch.next + len > end)
       throw protocolError('header block runs past the frame');
     off = scratch.next + len;
@@ -190,9 +190,14 @@ export function decodeHeaders(buf: Uint8Array, off: number): Record<string, stri
  * Checks the optional tail `[type u32][headers]` that starts at `off` under `flags`, and returns
  * the offset of the payload. Throws BUS_ERR_PROTOCOL on unknown flags or a truncated tail.
  */
-export function checkTail(buf: Uint8Array, off: number, flags: number, allowed: number): number {
+export function checkTail(
+  buf: Uint8Array,
+  off: number,
+  flags: number,
+  allowed: number,
+  end = buf.length,
+): number {
   if ((flags & ~allowed) !== 0) throw protocolError(`unknown flags 0x${flags.toString(16)}`);
-  const end = buf.length;
   if ((flags & Flag.TYPE) !== 0) {
     off += 4;
     if (off > end) throw protocolError('frame ends inside the type field');
@@ -376,27 +381,32 @@ export interface MsgFields {
 
 /** Decodes a MSG body (`0x11 | sid varint | envelope`). Throws BUS_ERR_PROTOCOL if malformed. */
 export function decodeMsg(body: Uint8Array): MsgFields {
-  const sid = readVarint(body, 1, scratch);
+  return decodeMsgAt(body, 0, body.length);
+}
+
+/** decodeMsg of the body at `buf[start..end)`, without making a view of the whole body. */
+export function decodeMsgAt(body: Uint8Array, start: number, end: number): MsgFields {
+  const sid = readVarint(body, start + 1, scratch, end);
   if (sid < 0) throw protocolError('MSG: truncated sid');
   let off = scratch.next;
-  if (off + ENVELOPE_FIXED > body.length) throw protocolError('MSG: truncated envelope');
+  if (off + ENVELOPE_FIXED > end) throw protocolError('MSG: truncated envelope');
   const flags = body[off]!;
   const priority = body[off + 1]!;
   const from = readU32(body, off + 2);
   const id = readU64(body, off + 6);
   const slen = body[off + 14]!;
   off += ENVELOPE_FIXED;
-  if (off + slen > body.length) throw protocolError('MSG: truncated subject');
+  if (off + slen > end) throw protocolError('MSG: truncated subject');
   const subject = msgSubjects.get(body, off, off + slen);
   off += slen;
   let token = 0;
   if ((flags & Flag.REPLY) !== 0) {
-    if (off + 8 > body.length) throw protocolError('MSG: truncated reply token');
+    if (off + 8 > end) throw protocolError('MSG: truncated reply token');
     token = readU64(body, off);
     off += 8;
   }
   const tailStart = off;
-  const payloadStart = checkTail(body, off, flags, KNOWN_FLAGS);
+  const payloadStart = checkTail(body, off, flags, KNOWN_FLAGS, end);
   let type: number | undefined;
   let headers: Record<string, string> | undefined;
   if ((flags & Flag.TYPE) !== 0) {
@@ -414,7 +424,7 @@ export function decodeMsg(body: Uint8Array): MsgFields {
     token,
     type,
     headers,
-    data: body.subarray(payloadStart),
+    data: body.subarray(payloadStart, end),
   };
 }
 

@@ -30,10 +30,14 @@ export function writeVarint(buf: Uint8Array, off: number, n: number): number {
  * Reads a varint at `buf[off]`. Returns the value and sets `out.next` to the offset after it,
  * or returns -1 when the buffer ends inside the varint. Throws nothing: callers bound `maxBytes`.
  */
-export function readVarint(buf: Uint8Array, off: number, out: { next: number }): number {
+export function readVarint(
+  buf: Uint8Array,
+  off: number,
+  out: { next: number },
+  end = buf.length,
+): number {
   let value = 0;
   let mul = 1;
-  const end = buf.length;
   for (let i = off; i < end; i++) {
     const b = buf[i]!;
     value += (b & 0x7f) * mul;

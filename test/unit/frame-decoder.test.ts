@@ -162,3 +162,25 @@ void test('regression: a length padded with 150 0x80 bytes must not yield an emp
   );
   assert.deepEqual(got, []);
 });
+
+void test('pushRanges reports the same frames as push, as places in the chunk or the assembled body', () => {
+  const frames = [
+    frame(Uint8Array.from([1, 2, 3])),
+    frame(new Uint8Array(300).fill(9)),
+    frame(Uint8Array.from([4])),
+  ];
+  const stream = Buffer.concat(frames);
+  for (const cut of [1, 2, 5, 100, stream.length]) {
+    const views: number[][] = [];
+    const ranges: number[][] = [];
+    const a = new FrameDecoder(1024);
+    const b = new FrameDecoder(1024);
+    for (let off = 0; off < stream.length; off += cut) {
+      const chunk = stream.subarray(off, off + cut);
+      a.push(chunk, (body) => views.push([...body]));
+      b.pushRanges(chunk, (buf, start, end) => ranges.push([...buf.subarray(start, end)]));
+    }
+    assert.deepEqual(ranges, views, `chunks of ${cut}`);
+    assert.equal(ranges.length, 3);
+  }
+});

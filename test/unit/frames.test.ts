@@ -20,6 +20,7 @@ import {
   decodeGap,
   decodeHeaders,
   decodeMsg,
+  decodeMsgAt,
   decodeReply,
   decodeServerHello,
   decodeSub,
@@ -405,6 +406,17 @@ void test('MSG decode: reply token, type, headers, broadcast; truncations refuse
   assert.throws(() => decodeMsg(b.subarray(0, 3 + 15 + 2)), protocolErr);
   assert.throws(() => decodeMsg(b.subarray(0, 3 + 18 + 4)), protocolErr);
   assert.throws(() => decodeMsg(Uint8Array.from([Op.MSG, 0x80])), protocolErr);
+  // In place (decodeMsgAt): the same fields from the middle of a larger buffer, and every
+  // truncation is caught at `end` even when more bytes follow it.
+  const framed = Uint8Array.from([0xee, 0xee, ...b, ...new Array<number>(64).fill(0x7f)]);
+  const at = decodeMsgAt(framed, 2, 2 + b.length);
+  assert.deepEqual(
+    [at.sid, at.subject, at.token, at.type, text(at.data)],
+    [300, 'a.b', 12345, 7, 'data'],
+  );
+  for (const cut of [10, 3 + 15 + 2, 3 + 18 + 4, 3 + 26 + 2]) {
+    assert.throws(() => decodeMsgAt(framed, 2, 2 + cut), protocolErr, `cut at ${cut}`);
+  }
   const unknownFlag = b.slice();
   unknownFlag[3] = 0x10;
   assert.throws(() => decodeMsg(unknownFlag), protocolErr);
