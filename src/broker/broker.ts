@@ -353,9 +353,7 @@ export class Broker {
         writeU32(out, off + 2, s.id);
         writeU64(out, off + 6, id);
         copyBytes(out, off + 14, buf, start + 3, end);
-        if (sub.session.pending > this.#window && sub.policy === 'disconnect') {
-          this.#pace(s, sub.session);
-        }
+        this.#paceSub(s, sub);
         return;
       }
     }
@@ -401,9 +399,7 @@ export class Broker {
       const off = this.#batchMsg(sub, env.length);
       if (off >= 0) {
         t.batch.set(env, off);
-        if (t.pending > this.#window && producer !== null && sub.policy === 'disconnect') {
-          this.#pace(producer, t);
-        }
+        this.#paceSub(producer, sub);
         return;
       }
     }
@@ -419,9 +415,7 @@ export class Broker {
     t.delivered++;
     this.#delivered++;
     if (!t.scheduled) this.#markDirty(t);
-    if (t.pending > this.#window && producer !== null && sub.policy === 'disconnect') {
-      this.#pace(producer, t);
-    }
+    this.#paceSub(producer, sub);
   }
 
   /**
@@ -690,6 +684,13 @@ export class Broker {
     t.waiters.add(producer);
     producer.blockedBy.add(t);
     if (producer.blockedBy.size === 1) producer.conn.pause();
+  }
+
+  /** Flow control after a delivery to `sub`: only `disconnect` subscriptions pace producers. */
+  #paceSub(producer: Session | null, sub: Sub): void {
+    if (sub.session.pending > this.#window && producer !== null && sub.policy === 'disconnect') {
+      this.#pace(producer, sub.session);
+    }
   }
 
   /**

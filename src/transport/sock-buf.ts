@@ -62,24 +62,24 @@ export function socketFd(socket: Socket): number | undefined {
  */
 export function setSendBuffer(socket: Socket, bytes: number): number | null {
   if (bytes <= 0) return null;
-  const h = nativeHelper();
-  const fd = socketFd(socket);
-  if (h === null || fd === undefined) return null;
-  try {
-    return h.setSocketBuffers(fd, bytes, 0)[0];
-  } catch {
-    return null;
-  }
+  return withFd(socket, (h, fd) => h.setSocketBuffers(fd, bytes, 0)[0]);
 }
 
 /** The send and receive buffer sizes of `socket` as the kernel reports them, or null. */
 export function socketBuffers(socket: Socket): { sndbuf: number; rcvbuf: number } | null {
+  return withFd(socket, (h, fd) => {
+    const [sndbuf, rcvbuf] = h.getSocketBuffers(fd);
+    return { sndbuf, rcvbuf };
+  });
+}
+
+/** Runs `fn` with the helper and the socket's descriptor; null when either is missing or it throws. */
+function withFd<T>(socket: Socket, fn: (h: NativeHelper, fd: number) => T): T | null {
   const h = nativeHelper();
   const fd = socketFd(socket);
   if (h === null || fd === undefined) return null;
   try {
-    const [sndbuf, rcvbuf] = h.getSocketBuffers(fd);
-    return { sndbuf, rcvbuf };
+    return fn(h, fd);
   } catch {
     return null;
   }
