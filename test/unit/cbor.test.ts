@@ -102,12 +102,37 @@ void test('reserved and unassigned encodings are refused', () => {
   refused([0xf8, 0x20], 'unassigned CBOR simple value');
 });
 
-void test('simple values and floats that are allowed decode', () => {
+void test('simple values and non-integral floats decode', () => {
   assert.equal(decodeCbor(Uint8Array.from([0xf4])), false);
   assert.equal(decodeCbor(Uint8Array.from([0xf5])), true);
   assert.equal(decodeCbor(Uint8Array.from([0xf6])), null);
-  assert.equal(decodeCbor(Uint8Array.from([0xf7])), undefined);
-  assert.equal(decodeCbor(Uint8Array.from([0xf9, 0x3c, 0x00])), 1);
+  assert.equal(decodeCbor(Uint8Array.from([0xf9, 0x3e, 0x00])), 1.5);
   assert.equal(decodeCbor(Uint8Array.from([0xfa, 0x3f, 0xc0, 0x00, 0x00])), 1.5);
   assert.equal(decodeCbor(Uint8Array.from([0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0])), 1.5);
+});
+
+void test('undefined, integers sent as floats, NaN and Infinity are refused', () => {
+  refused([0xf7], 'undefined');
+  refused([0xa1, 0x61, 0x78, 0xf7], 'undefined');
+  refused([0xf9, 0x3c, 0x00], 'integer sent as a CBOR float'); // half 1.0
+  refused([0xfa, 0x3f, 0x80, 0x00, 0x00], 'integer sent as a CBOR float'); // single 1.0
+  refused([0xfb, 0x40, 0x45, 0, 0, 0, 0, 0, 0], 'integer sent as a CBOR float'); // double 42.0
+  refused([0xf9, 0x00, 0x00], 'integer sent as a CBOR float'); // half 0.0
+  refused([0xf9, 0x7e, 0x00], 'malformed CBOR'); // NaN
+  refused([0xf9, 0x7c, 0x00], 'malformed CBOR'); // Infinity
+});
+
+void test('duplicate map keys and non-minimal integers are refused', () => {
+  refused([0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02], 'malformed CBOR'); // {a:1, a:2}
+  refused([0x18, 0x01], 'malformed CBOR'); // 1 in two bytes
+  refused([0x19, 0x00, 0x10], 'malformed CBOR'); // 16 in three bytes
+  refused([0x78, 0x01, 0x61], 'malformed CBOR'); // text length 1 in two bytes
+  refused([0x1b, 0x00, 0x20, 0, 0, 0, 0, 0, 0], 'malformed CBOR'); // 2^53: above safe integers
+});
+
+void test('maps keep their insertion order on the wire; undefined properties are left out', () => {
+  assert.deepEqual(
+    [...encodeCbor({ zz: 1, a: 2, m: undefined })],
+    [0xa2, 0x62, 0x7a, 0x7a, 0x01, 0x61, 0x61, 0x02],
+  );
 });
