@@ -2,16 +2,17 @@
 // to exactly one responder, direct and broadcast messages, control calls, flow control.
 // Talks to peers only through Conn. Imports only protocol/ and broker/.
 
-import { BusError, ErrorCode, type ErrorCodeValue } from '../protocol/errors.js';
+import { BusError, ErrorCode, isWireErrorCode, type WireErrorCode } from '../protocol/errors.js';
+import { copyBytes, readU32, readU64, writeU32, writeU64 } from '../protocol/bytes.js';
 import {
   Flag,
   Op,
   PROTOCOL_VERSION,
   ReplyStatus,
   ResStatus,
-  ENVELOPE_FIXED,
-  checkTail,
-  copyBytes,
+  type SlowPolicyValue,
+} from '../protocol/constants.js';
+import {
   decodeCall,
   decodeClientHello,
   decodeSub,
@@ -19,16 +20,11 @@ import {
   encodeBare,
   encodeCallReply,
   encodeError,
-  encodeGap,
   encodeHello,
-  encodeReply,
   helloVersion,
-  readU32,
-  readU64,
-  writeU32,
-  writeU64,
-  type SlowPolicyValue,
-} from '../protocol/frames.js';
+} from '../protocol/control-frames.js';
+import { ENVELOPE_FIXED, encodeGap, encodeReply } from '../protocol/delivery-frames.js';
+import { checkTail } from '../protocol/extras.js';
 import { subjectProblem } from '../protocol/subject.js';
 import { varintSize, writeVarint } from '../protocol/varint.js';
 import type { Conn, ConnEvents } from './conn.js';
@@ -224,7 +220,12 @@ export class Broker {
             onFrame,
           );
         } catch (err) {
-          if (err instanceof BusError) this.#fail(session, err.code, err.message);
+          if (err instanceof BusError)
+            this.#fail(
+              session,
+              isWireErrorCode(err.code) ? err.code : ErrorCode.PROTOCOL,
+              err.message,
+            );
           else {
             this.#log(
               `client ${session.id}: internal error: ${(err as Error).stack ?? String(err)}`,
@@ -872,7 +873,7 @@ export class Broker {
   }
 
   /** Sends a fatal error, then closes the session once the error is written. */
-  #fail(s: Session, code: ErrorCodeValue, message: string, detail?: Record<string, unknown>): void {
+  #fail(s: Session, code: WireErrorCode, message: string, detail?: Record<string, unknown>): void {
     if (s.state >= SessionState.CLOSING) return;
     const wasReady = s.state === SessionState.READY;
     s.state = SessionState.CLOSING;

@@ -2,7 +2,7 @@
 // its flushing, and the producers waiting for room in it. Imports only protocol/ and broker/.
 
 import { FrameDecoder } from '../protocol/frame-decoder.js';
-import type { SlowPolicyValue } from '../protocol/frames.js';
+import type { SlowPolicyValue } from '../protocol/constants.js';
 import type { Conn } from './conn.js';
 import { TxQueue, WHOLE_FRAME } from './tx-queue.js';
 

@@ -3,7 +3,7 @@
 // queuing a message allocates nothing per message. Imports only protocol/.
 
 import { varintSize, writeVarint } from '../protocol/varint.js';
-import { Op } from '../protocol/frames.js';
+import { Op } from '../protocol/constants.js';
 
 /** sid value marking an entry that is already a whole frame. */
 export const WHOLE_FRAME = -1;

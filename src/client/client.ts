@@ -6,34 +6,28 @@ import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { BufferFullError, BusError, ErrorCode } from '../protocol/errors.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { toBytes } from '../protocol/bytes.js';
+import { Op, PROTOCOL_VERSION, Flag, ReplyStatus, ResStatus } from '../protocol/constants.js';
 import {
-  Op,
-  PROTOCOL_VERSION,
-  Flag,
-  ReplyStatus,
-  ResStatus,
   decodeCallReply,
   decodeError,
-  decodeGap,
-  decodeMsg,
-  decodeMsgAt,
-  decodeReply,
   decodeServerHello,
   encodeBare,
   encodeCall,
   encodeHello,
+  encodeSub,
+  encodeUnsub,
+  type ServerHello,
+} from '../protocol/control-frames.js';
+import { decodeGap, decodeMsg, decodeMsgAt, decodeReply } from '../protocol/delivery-frames.js';
+import { NO_EXTRAS, encodeExtras, type MessageExtras } from '../protocol/extras.js';
+import {
   encodeReq,
   encodeRes,
   encodeSend,
-  encodeSub,
-  encodeUnsub,
-  extrasFlags,
   pubFrameSize,
-  toBytes,
   writePub,
-  type MessageExtras,
-  type ServerHello,
-} from '../protocol/frames.js';
+} from '../protocol/message-frames.js';
 import { subjectProblem } from '../protocol/subject.js';
 import { varintSize } from '../protocol/varint.js';
 import { defaultSocketPath, netPath } from '../transport/socket-path.js';
@@ -803,14 +797,14 @@ export class Client extends EventEmitter {
     if (!(payload instanceof Uint8Array))
       throw new TypeError('data must be a Uint8Array or a string');
     const priority = this.#priority(options?.priority);
-    const { flags, type, headers } =
+    const extras =
       options?.type === undefined && options?.headers === undefined
         ? NO_EXTRAS
-        : extrasFlags(options);
-    const size = pubFrameSize(subject, payload.length, flags, headers);
+        : encodeExtras(options);
+    const size = pubFrameSize(subject, payload.length, extras);
     this.#checkFrame(size);
     this.#reserve(size, true);
-    this.#off = writePub(this.#buf, this.#off, subject, payload, priority, flags, type, headers);
+    this.#off = writePub(this.#buf, this.#off, subject, payload, priority, extras);
     return this.#afterWrite(true);
   }
 
@@ -1026,5 +1020,4 @@ export class Client extends EventEmitter {
   }
 }
 
-const NO_EXTRAS = { flags: 0, type: 0, headers: null } as const;
 const NOOP = (): void => undefined;

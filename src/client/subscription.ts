@@ -2,7 +2,8 @@
 // counters, and `gap` events when the daemon reports lost messages. Imports only protocol/.
 
 import { EventEmitter } from 'node:events';
-import type { MsgFields, SlowPolicyValue } from '../protocol/frames.js';
+import type { SlowPolicyValue } from '../protocol/constants.js';
+import type { MsgFields } from '../protocol/delivery-frames.js';
 
 /** A delivered message. `data` is a view into the received bytes: copy it to keep it past the callback if you mutate buffers. */
 export type Msg = MsgFields;

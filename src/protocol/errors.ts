@@ -1,5 +1,6 @@
-// BusError: the one error class of udsbus, with a closed set of BUS_ERR_* codes.
-// The same code strings travel in ERROR frames (docs/PROTOCOL.md lists them). Imports nothing.
+// BusError: the one error class of udsbus, with a closed set of BUS_ERR_* codes, and the subset
+// of codes that may travel in ERROR, CALL_REPLY and REPLY frames (docs/PROTOCOL.md section 12).
+// Imports nothing.
 
 /** Every error code udsbus uses, on the wire and in the API. */
 export const ErrorCode = {
@@ -31,7 +32,7 @@ export const ErrorCode = {
   SLOW_CONSUMER: 'BUS_ERR_SLOW_CONSUMER',
   /** The client was closed by its owner. */
   CLOSED: 'BUS_ERR_CLOSED',
-  /** The connection to the daemon was lost. */
+  /** The connection to the daemon was lost, or the daemon closed an unresponsive client. */
   DISCONNECTED: 'BUS_ERR_DISCONNECTED',
   /** No daemon could be reached at the socket path. */
   CONNECT: 'BUS_ERR_CONNECT',
@@ -45,21 +46,63 @@ export const ErrorCode = {
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * The codes a daemon may put on the wire. The others (TIMEOUT, BUFFER_FULL, CLOSED, CONNECT,
+ * ADDRESS_IN_USE) are local to a client or a daemon's start-up; one arriving in a frame is a
+ * protocol error.
+ */
+export const WIRE_ERROR_CODES = [
+  ErrorCode.PROTOCOL,
+  ErrorCode.FRAME_TOO_LARGE,
+  ErrorCode.VERSION,
+  ErrorCode.HANDSHAKE,
+  ErrorCode.BAD_SUBJECT,
+  ErrorCode.NO_RESPONDERS,
+  ErrorCode.RESPONDER_FAILED,
+  ErrorCode.RESPONDER_GONE,
+  ErrorCode.NO_SUCH_CLIENT,
+  ErrorCode.LIMIT,
+  ErrorCode.SLOW_CONSUMER,
+  ErrorCode.DISCONNECTED,
+  ErrorCode.UNKNOWN_OP,
+  ErrorCode.SHUTDOWN,
+] as const;
+
+export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
+
 const known = new Set<string>(Object.values(ErrorCode));
+const wire = new Set<string>(WIRE_ERROR_CODES);
 
 /** True when `code` is one of the BUS_ERR_* codes. */
 export function isErrorCode(code: unknown): code is ErrorCodeValue {
   return typeof code === 'string' && known.has(code);
 }
 
+/** True when `code` may arrive in a frame from the daemon. */
+export function isWireErrorCode(code: unknown): code is WireErrorCode {
+  return typeof code === 'string' && wire.has(code);
+}
+
+/** Options of a BusError beyond its code and message. */
+export interface BusErrorOptions extends ErrorOptions {
+  /** Facts about the failure (e.g. `{ sid }` of a refused subscription, both versions). */
+  detail?: Record<string, unknown> | undefined;
+  /** True when the connection ends because of this error. */
+  fatal?: boolean | undefined;
+}
+
 /** The error udsbus throws, rejects with and emits; `code` says which failure it is. */
 export class BusError extends Error {
   override name = 'BusError';
   readonly code: ErrorCodeValue;
+  readonly detail: Record<string, unknown> | undefined;
+  readonly fatal: boolean;
 
-  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCodeValue, message: string, options: BusErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.detail = options.detail;
+    this.fatal = options.fatal ?? false;
   }
 }
 
@@ -73,5 +116,5 @@ export class BufferFullError extends BusError {
 
 /** Shorthand for a fatal protocol error. */
 export function protocolError(message: string): BusError {
-  return new BusError(ErrorCode.PROTOCOL, message);
+  return new BusError(ErrorCode.PROTOCOL, message, { fatal: true });
 }

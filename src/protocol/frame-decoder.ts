@@ -1,6 +1,6 @@
 // Sans-IO frame decoder: varint length + body, from any chunking of the byte stream.
-// Bodies are subarray views of the input (copy what you keep); a frame split across chunks is
-// assembled in one buffer sized by its length, which is checked before allocation. Imports nothing.
+// Bodies are views of the input (copy what you keep); a frame split across chunks is assembled
+// in one buffer sized by its length, which is checked before allocation. Imports only errors.
 
 import { BusError, ErrorCode } from './errors.js';
 
@@ -74,6 +74,7 @@ export class FrameDecoder {
       }
       // Layout: varint length, LEB128, least significant group first.
       const b = chunk[off++]!;
+      if (b === 0 && this.#lenMul > 1) this.#fail('frame length varint not in its shortest form');
       this.#lenValue += (b & 0x7f) * this.#lenMul;
       if (this.#lenValue > this.maxFrame) this.#tooLarge(this.#lenValue);
       if (b >= 0x80) {

@@ -29,8 +29,10 @@ export function subjectProblem(subject: string, allowWildcards: boolean): string
       tokenStart = i + 1;
       continue;
     }
-    if (c <= 0x20 || c >= 0x7f)
-      return `subject "${subject}" has a character outside printable ASCII`;
+    if (c === 0x20) return `subject ${JSON.stringify(subject)} contains a space`;
+    if (c < 0x20 || c >= 0x7f) {
+      return `subject ${JSON.stringify(subject)} has a character outside printable ASCII (U+${c.toString(16).toUpperCase().padStart(4, '0')})`;
+    }
     if ((c === 0x2a || c === 0x3e) && !allowWildcards) {
       return `subject "${subject}" has a wildcard character; publish to a concrete subject`;
     }
@@ -44,9 +46,4 @@ export function subjectProblem(subject: string, allowWildcards: boolean): string
     }
   }
   return null;
-}
-
-/** True when `subject` has no wildcard token. */
-export function isLiteralSubject(subject: string): boolean {
-  return subjectProblem(subject, false) === null;
 }

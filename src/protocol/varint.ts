@@ -1,5 +1,8 @@
-// Unsigned LEB128 varints, the length prefix of every frame (the framing of Psiphon's uds-ipc).
-// Values are JavaScript numbers up to 2^53 - 1. Imports only errors.
+// Unsigned LEB128 varints, the length prefix of every frame (the framing of Psiphon's uds-ipc),
+// also used for sids and header lengths. Values are JavaScript numbers up to 2^53 - 1; only the
+// shortest encoding is accepted. Imports only errors.
+
+import { protocolError } from './errors.js';
 
 /** Bytes needed to encode `n` (a non-negative safe integer). */
 export function varintSize(n: number): number {
@@ -28,7 +31,9 @@ export function writeVarint(buf: Uint8Array, off: number, n: number): number {
 
 /**
  * Reads a varint at `buf[off]`. Returns the value and sets `out.next` to the offset after it,
- * or returns -1 when the buffer ends inside the varint. Throws nothing: callers bound `maxBytes`.
+ * or returns -1 when `end` comes inside the varint. More than 8 bytes reads as
+ * Number.MAX_SAFE_INTEGER (callers bound the value). Throws BUS_ERR_PROTOCOL for a non-minimal
+ * encoding (a last byte of 0 after the first).
  */
 export function readVarint(
   buf: Uint8Array,
@@ -42,6 +47,7 @@ export function readVarint(
     const b = buf[i]!;
     value += (b & 0x7f) * mul;
     if (b < 0x80) {
+      if (b === 0 && i > off) throw protocolError('varint not in its shortest form');
       out.next = i + 1;
       return value;
     }

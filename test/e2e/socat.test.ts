@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
-import { decodeError, decodeServerHello, encodeHello } from '../../src/protocol/frames.js';
+import { decodeError, decodeServerHello, encodeHello } from '../../src/protocol/control-frames.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { DaemonProc, requireCommand, tempDir } from '../helpers/processes.js';
 

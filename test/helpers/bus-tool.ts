@@ -6,7 +6,7 @@
 //   steady PATH SUBJECT RATE SECONDS             publish RATE msg/s for SECONDS across daemon restarts
 
 import { connect, type Client } from '../../src/client/index.js';
-import type { SlowPolicyValue } from '../../src/protocol/frames.js';
+import type { SlowPolicyValue } from '../../src/protocol/constants.js';
 
 const [mode, path, ...rest] = process.argv.slice(2);
 

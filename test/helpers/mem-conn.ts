@@ -5,22 +5,23 @@ import type { Broker } from '../../src/broker/broker.js';
 import type { Conn, ConnEvents } from '../../src/broker/conn.js';
 import { BusError } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { Op, PROTOCOL_VERSION } from '../../src/protocol/constants.js';
 import {
-  Op,
-  PROTOCOL_VERSION,
   decodeCallReply,
   decodeError,
-  decodeGap,
-  decodeMsg,
-  decodeReply,
   decodeServerHello,
   encodeHello,
   type ErrorFields,
+  type ServerHello,
+} from '../../src/protocol/control-frames.js';
+import {
+  decodeGap,
+  decodeMsg,
+  decodeReply,
   type GapFields,
   type MsgFields,
   type ReplyFields,
-  type ServerHello,
-} from '../../src/protocol/frames.js';
+} from '../../src/protocol/delivery-frames.js';
 
 /** Resolves after pending microtasks and one macrotask turn (the broker's flush has run). */
 export function tick(): Promise<void> {
@@ -91,7 +92,7 @@ export class MemPeer implements Conn {
   }
 
   msgs(): MsgFields[] {
-    return this.ofOp(Op.MSG).map(decodeMsg);
+    return this.ofOp(Op.MSG).map((b) => decodeMsg(b));
   }
 
   replies(): ReplyFields[] {
@@ -107,7 +108,7 @@ export class MemPeer implements Conn {
   }
 
   callReplies(): ReturnType<typeof decodeCallReply>[] {
-    return this.ofOp(Op.CALL_REPLY).map(decodeCallReply);
+    return this.ofOp(Op.CALL_REPLY).map((b) => decodeCallReply(b));
   }
 
   /** Empties the record of received frames. */

@@ -2,7 +2,7 @@
 
 import { createConnection, type Socket } from 'node:net';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
-import { decodeError, encodeHello, type ErrorFields } from '../../src/protocol/frames.js';
+import { decodeError, encodeHello, type ErrorFields } from '../../src/protocol/control-frames.js';
 
 export class RawClient {
   readonly socket: Socket;

@@ -7,9 +7,8 @@ import { Broker } from '../../src/broker/broker.js';
 import { decodeCbor, encodeCbor } from '../../src/protocol/cbor.js';
 import { BusError, ErrorCode } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { Op, PROTOCOL_VERSION } from '../../src/protocol/constants.js';
 import {
-  Op,
-  PROTOCOL_VERSION,
   decodeCall,
   decodeClientHello,
   decodeError,
@@ -18,7 +17,7 @@ import {
   decodeUnsub,
   encodeHello,
   frame,
-} from '../../src/protocol/frames.js';
+} from '../../src/protocol/control-frames.js';
 import { MemPeer } from '../helpers/mem-conn.js';
 
 const params = { seed: 42, numRuns: 200 };

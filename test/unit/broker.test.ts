@@ -11,21 +11,19 @@ import {
   PROTOCOL_VERSION,
   ReplyStatus,
   ResStatus,
+} from '../../src/protocol/constants.js';
+import {
   decodeError,
   decodeServerHello,
   encodeBare,
   encodeCall,
   encodeHello,
-  encodeReq,
-  encodeRes,
-  encodeSend,
   encodeSub,
   encodeUnsub,
   frame,
-  pubFrameSize,
-  writePub,
   type SubFields,
-} from '../../src/protocol/frames.js';
+} from '../../src/protocol/control-frames.js';
+import { encodeReq, encodeRes, encodeSend, encodePub } from '../../src/protocol/message-frames.js';
 import { MemPeer, helloPeer, tick } from '../helpers/mem-conn.js';
 
 const enc = new TextEncoder();
@@ -45,9 +43,7 @@ afterEach(() => {
 
 function pub(subject: string, payload: string, priority = 0): Uint8Array {
   const data = enc.encode(payload);
-  const buf = new Uint8Array(pubFrameSize(subject, data.length, 0, null));
-  writePub(buf, 0, subject, data, priority, 0, 0, null);
-  return buf;
+  return encodePub(subject, data, priority);
 }
 
 async function subscribe(peer: MemPeer, sub: SubFields): Promise<void> {
@@ -74,6 +70,8 @@ void test('handshake: the HELLO reply carries version, id and the limits', async
     id: 1,
     maxFrame: 4096,
     pingMs: 0,
+    maxQueueBytes: 16777216,
+    maxQueueMsgs: 50,
   });
   assert.equal(hb.id, 2);
   assert.equal(a.ended, false);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
-import { frame } from '../../src/protocol/frames.js';
+import { frame } from '../../src/protocol/control-frames.js';
 import { isBusError } from '../helpers/mem-conn.js';
 
 function decodeAll(dec: FrameDecoder, ...chunks: Uint8Array[]): number[][] {

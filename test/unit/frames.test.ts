@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { encodeCbor } from '../../src/protocol/cbor.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { readAscii, readU32, readU64, writeU64 } from '../../src/protocol/bytes.js';
 import {
   Flag,
   HELLO_MAGIC,
@@ -12,16 +13,12 @@ import {
   PROTOCOL_VERSION,
   ReplyStatus,
   ResStatus,
-  checkTail,
+} from '../../src/protocol/constants.js';
+import {
   decodeCall,
   decodeCallReply,
   decodeClientHello,
   decodeError,
-  decodeGap,
-  decodeHeaders,
-  decodeMsg,
-  decodeMsgAt,
-  decodeReply,
   decodeServerHello,
   decodeSub,
   decodeUnsub,
@@ -29,26 +26,34 @@ import {
   encodeCall,
   encodeCallReply,
   encodeError,
-  encodeGap,
-  encodeHeaders,
   encodeHello,
+  encodeSub,
+  encodeUnsub,
+  frame,
+  type SubFields,
+} from '../../src/protocol/control-frames.js';
+import {
+  decodeGap,
+  decodeMsg,
+  decodeMsgAt,
+  decodeReply,
+  encodeGap,
   encodeReply,
+} from '../../src/protocol/delivery-frames.js';
+import {
+  checkTail,
+  decodeHeaders,
+  encodeHeaders,
+  encodeExtras,
+  skipHeaders,
+} from '../../src/protocol/extras.js';
+import {
   encodeReq,
   encodeRes,
   encodeSend,
-  encodeSub,
-  encodeUnsub,
-  extrasFlags,
-  frame,
   pubFrameSize,
-  readAscii,
-  readU32,
-  readU64,
-  skipHeaders,
   writePub,
-  writeU64,
-  type SubFields,
-} from '../../src/protocol/frames.js';
+} from '../../src/protocol/message-frames.js';
 import { isBusError } from '../helpers/mem-conn.js';
 
 /** The body of a whole frame, through the real FrameDecoder (also checks the length prefix). */
@@ -92,6 +97,8 @@ void test('HELLO daemon → client round trip', () => {
     id: 77,
     maxFrame: 65536,
     pingMs: 1000,
+    maxQueueBytes: undefined,
+    maxQueueMsgs: undefined,
   });
 });
 
@@ -269,19 +276,20 @@ void test('header block round trip and structure checks', () => {
 });
 
 void test('PUB layout: flags, priority, subject, type, headers, payload', () => {
-  const { flags, type, headers } = extrasFlags({ type: 0xfffffffe, headers: { k: 'v' } });
+  const extras = encodeExtras({ type: 0xfffffffe, headers: { k: 'v' } });
+  const flags = extras.flags;
   assert.equal(flags, Flag.TYPE | Flag.HEADERS);
-  const size = pubFrameSize('a.b', 3, flags, headers);
+  const size = pubFrameSize('a.b', 3, extras);
   const buf = new Uint8Array(size + 4);
-  assert.equal(writePub(buf, 2, 'a.b', bytes('xyz'), 200, flags, type, headers), size + 2);
+  assert.equal(writePub(buf, 2, 'a.b', bytes('xyz'), 200, extras), size + 2);
   const b = body(buf.subarray(2, 2 + size));
   assert.deepEqual([...b.subarray(0, 4)], [Op.PUB, flags, 200, 3]);
   assert.equal(readAscii(b, 4, 7), 'a.b');
   assert.equal(readU32(b, 7), 0xfffffffe);
   const payloadAt = checkTail(b, 7, flags, Flag.TYPE | Flag.HEADERS);
   assert.equal(text(b.subarray(payloadAt)), 'xyz');
-  assert.throws(() => extrasFlags({ type: 2 ** 32 }), RangeError);
-  assert.throws(() => extrasFlags({ type: -1 }), RangeError);
+  assert.throws(() => encodeExtras({ type: 2 ** 32 }), RangeError);
+  assert.throws(() => encodeExtras({ type: -1 }), RangeError);
 });
 
 void test('checkTail refuses unknown flags and truncated tails', () => {

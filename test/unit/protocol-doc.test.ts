@@ -6,37 +6,31 @@ import { describe, test } from 'node:test';
 import { Broker } from '../../src/broker/broker.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { readAscii, readU32, readU64 } from '../../src/protocol/bytes.js';
+import { Flag, Op, PROTOCOL_VERSION, ReplyStatus } from '../../src/protocol/constants.js';
 import {
-  Flag,
-  Op,
-  PROTOCOL_VERSION,
-  ReplyStatus,
   decodeCall,
   decodeCallReply,
   decodeClientHello,
   decodeError,
-  decodeGap,
-  decodeMsg,
-  decodeReply,
   decodeServerHello,
   decodeSub,
   decodeUnsub,
   encodeBare,
   encodeCall,
-  encodeGap,
   encodeHello,
-  encodeReq,
-  encodeRes,
-  encodeSend,
   encodeSub,
   encodeUnsub,
-  extrasFlags,
   frame,
-  readAscii,
-  readU32,
-  readU64,
-  writePub,
-} from '../../src/protocol/frames.js';
+} from '../../src/protocol/control-frames.js';
+import {
+  decodeGap,
+  decodeMsg,
+  decodeReply,
+  encodeGap,
+} from '../../src/protocol/delivery-frames.js';
+import { NO_EXTRAS, encodeExtras } from '../../src/protocol/extras.js';
+import { encodeReq, encodeRes, encodeSend, writePub } from '../../src/protocol/message-frames.js';
 import { MemPeer, tick } from '../helpers/mem-conn.js';
 
 const docUrl = new URL('../../../docs/PROTOCOL.md', import.meta.url);
@@ -108,7 +102,7 @@ async function scenario(): Promise<Map<string, Uint8Array>> {
   b.send(encodeHello(PROTOCOL_VERSION, { name: 'pub', pid: 4243 }));
   await tick();
   let buf = new Uint8Array(64);
-  out.set('pub-demo-x', buf.slice(0, writePub(buf, 0, 'demo.x', text2('hi'), 0, 0, 0, null)));
+  out.set('pub-demo-x', buf.slice(0, writePub(buf, 0, 'demo.x', text2('hi'), 0, NO_EXTRAS)));
   a.reset();
   b.send(out.get('pub-demo-x')!);
   await tick();
@@ -117,9 +111,9 @@ async function scenario(): Promise<Map<string, Uint8Array>> {
   c.send(encodeHello(2, { name: 'future' }));
   await tick();
   out.set('error-version', frame(c.frames[0]!));
-  const ex = extrasFlags({ type: 42, headers: { k: 'v' } });
+  const ex = encodeExtras({ type: 42, headers: { k: 'v' } });
   buf = new Uint8Array(64);
-  const end = writePub(buf, 0, 'demo.x', text2('hi'), 5, ex.flags, ex.type, ex.headers);
+  const end = writePub(buf, 0, 'demo.x', text2('hi'), 5, ex);
   out.set('pub-typed', buf.slice(0, end));
   a.reset();
   b.send(out.get('pub-typed')!);
@@ -187,6 +181,8 @@ const checks: Record<string, { prose: string[]; check: (b: Uint8Array) => void }
         id: 1,
         maxFrame: 1048576,
         pingMs: 0,
+        maxQueueBytes: 16777216,
+        maxQueueMsgs: 100000,
       });
     },
   },

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
-import { Op, frame } from '../../src/protocol/frames.js';
+import { Op } from '../../src/protocol/constants.js';
+import { frame } from '../../src/protocol/control-frames.js';
 import { varintSize } from '../../src/protocol/varint.js';
 import { ENTRY_OVERHEAD, TxQueue, WHOLE_FRAME, entrySize } from '../../src/broker/tx-queue.js';
 
