@@ -98,4 +98,5 @@ export {
   type ServerHello,
   type SubFields,
 } from './control-frames.js';
+export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 export type { BrokerStatus, ClientStatus, StatusTotals, SubjectStatus } from './status.js';
