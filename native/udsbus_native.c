@@ -1,6 +1,10 @@
 // udsbus native helper: what Node's net module cannot do on a Unix socket.
 //   setSocketBuffers(fd, sndbuf, rcvbuf) -> [sndbuf, rcvbuf]   SO_SNDBUF / SO_RCVBUF, 0 = leave
 //   getSocketBuffers(fd)                 -> [sndbuf, rcvbuf]
+//   listenAbstract(name, backlog)        -> fd   bind + listen on the abstract name, exact length
+//   connectAbstract(name)                -> fd   connect to the abstract name, exact length
+// (libuv pads an abstract name with NULs to 108 bytes; D-Bus, systemd and socat use the exact
+// length, and the kernel compares the whole address, so the two never meet.)
 // The kernel caps requests at net.core.wmem_max / rmem_max and reports double the value set
 // (its bookkeeping overhead); both functions return what getsockopt reports afterwards.
 // Errors throw an Error whose message names the call and strerror(errno), with `code` = errno name.
@@ -8,12 +12,23 @@
 #include <stdio.h>
 #include <node_api.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[160];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  const char *code = err == EBADF ? "EBADF" : err == ENOTSOCK ? "ENOTSOCK" : err == EINVAL ? "EINVAL" : "EIO";
+  const char *code = err == EBADF          ? "EBADF"
+                     : err == ENOTSOCK     ? "ENOTSOCK"
+                     : err == EINVAL       ? "EINVAL"
+                     : err == EADDRINUSE   ? "EADDRINUSE"
+                     : err == ECONNREFUSED ? "ECONNREFUSED"
+                     : err == EAGAIN       ? "EAGAIN"
+                     : err == EACCES       ? "EACCES"
+                     : err == EMFILE       ? "EMFILE"
+                                           : "EIO";
   napi_throw_error(env, code, msg);
   return NULL;
 }
@@ -74,10 +89,53 @@ static napi_value get_socket_buffers(napi_env env, napi_callback_info info) {
   return report(env, (int)fd);
 }
 
+// Reads the abstract name (without the leading NUL) into addr; returns the address length or 0.
+static socklen_t abstract_addr(napi_env env, napi_value v, struct sockaddr_un *addr) {
+  memset(addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  size_t len = 0;
+  // sun_path[0] stays NUL; the name follows. napi writes a terminating NUL, hence the +1.
+  if (napi_get_value_string_utf8(env, v, addr->sun_path + 1, sizeof addr->sun_path, &len) != napi_ok ||
+      len == 0 || len > sizeof addr->sun_path - 1)
+    return 0;
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+}
+
+static napi_value abstract_socket(napi_env env, napi_callback_info info, int do_listen) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct sockaddr_un addr;
+  socklen_t alen = argc >= 1 ? abstract_addr(env, argv[0], &addr) : 0;
+  int64_t backlog = 511;
+  if (alen == 0 || (do_listen && argc >= 2 && !get_int_arg(env, argv[1], &backlog))) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "an abstract socket name of 1 to 107 bytes expected");
+    return NULL;
+  }
+  // Non-blocking: a connect to a full backlog fails with EAGAIN instead of blocking the event loop.
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int rc = do_listen ? bind(fd, (struct sockaddr *)&addr, alen) : connect(fd, (struct sockaddr *)&addr, alen);
+  if (rc == 0 && do_listen) rc = listen(fd, (int)backlog);
+  if (rc != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, do_listen ? "bind/listen" : "connect", err);
+  }
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+static napi_value listen_abstract(napi_env env, napi_callback_info info) { return abstract_socket(env, info, 1); }
+static napi_value connect_abstract(napi_env env, napi_callback_info info) { return abstract_socket(env, info, 0); }
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setSocketBuffers", NULL, set_socket_buffers, NULL, NULL, NULL, napi_default, NULL},
       {"getSocketBuffers", NULL, get_socket_buffers, NULL, NULL, NULL, napi_default, NULL},
+      {"listenAbstract", NULL, listen_abstract, NULL, NULL, NULL, napi_default, NULL},
+      {"connectAbstract", NULL, connect_abstract, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

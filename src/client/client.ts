@@ -3,7 +3,7 @@
 // Imports protocol/ and transport/socket-path only.
 
 import { EventEmitter } from 'node:events';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { BufferFullError, BusError, ErrorCode } from '../protocol/errors.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { toBytes } from '../protocol/bytes.js';
@@ -30,7 +30,8 @@ import {
 } from '../protocol/message-frames.js';
 import { subjectProblem } from '../protocol/subject.js';
 import { varintSize } from '../protocol/varint.js';
-import { defaultSocketPath, netPath } from '../transport/socket-path.js';
+import { connectSocket } from '../transport/abstract.js';
+import { defaultSocketPath } from '../transport/socket-path.js';
 import { DEFAULT_SOCK_BUF, setSendBuffer } from '../transport/sock-buf.js';
 import { Subscription, type Msg, type SubscribeOptions } from './subscription.js';
 
@@ -258,7 +259,7 @@ export class Client extends EventEmitter {
   // Connection lifecycle
 
   #open(onReady?: () => void, onFail?: (e: BusError) => void): void {
-    const socket = createConnection(netPath(this.path));
+    const socket = connectSocket(this.path);
     this.#socket = socket;
     this.#closeError = undefined;
     this.#decoder = new FrameDecoder(1024 * 1024);

@@ -1,3 +1,3 @@
 // Transport adapters over node:net.
-export { defaultSocketPath, isAbstract, netPath } from './socket-path.js';
+export { defaultSocketPath, isAbstract } from './socket-path.js';
 export { attachSocket, listenUnix, closeUnix, probe } from './unix-server.js';

@@ -8,9 +8,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 
-interface NativeHelper {
+export interface NativeHelper {
   setSocketBuffers(fd: number, sndbuf: number, rcvbuf: number): [number, number];
   getSocketBuffers(fd: number): [number, number];
+  listenAbstract(name: string, backlog: number): number;
+  connectAbstract(name: string): number;
 }
 
 /**

@@ -2,11 +2,12 @@
 // Owns the socket file: 0700 folder, 0600 socket, stale-socket probe, removal on close.
 
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Broker } from '../broker/broker.js';
 import { BusError, ErrorCode } from '../protocol/errors.js';
-import { isAbstract, netPath } from './socket-path.js';
+import { connectSocket, listenAbstract } from './abstract.js';
+import { isAbstract } from './socket-path.js';
 import { setSendBuffer } from './sock-buf.js';
 
 /** Attaches one socket to the broker: bytes in, bytes out, drain and close. */
@@ -31,7 +32,7 @@ export function attachSocket(broker: Broker, socket: Socket, sockBuf = 0): void 
 /** Resolves true when something accepts a connection at `path`. */
 export function probe(path: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = createConnection(netPath(path));
+    const sock = connectSocket(path);
     const timer = setTimeout(() => {
       sock.destroy();
       resolve(true); // something holds the path but does not answer quickly: treat as live
@@ -107,7 +108,8 @@ export async function listenUnix(broker: Broker, path: string, sockBuf = 0): Pro
           );
         } else reject(err);
       });
-      server.listen(netPath(path), () => resolve());
+      if (abstract) listenAbstract(server, path).then(resolve, reject);
+      else server.listen(path, () => resolve());
     });
   } finally {
     process.umask(oldMask);
