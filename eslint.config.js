@@ -1,8 +1,8 @@
-// ESLint flat config: typescript-eslint strictTypeChecked, plus import boundaries per folder.
+// ESLint flat config: typescript-eslint strictTypeChecked, plus the import allow-lists of src/
+// (scripts/eslint-boundaries.mjs).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-
-const nodeBuiltins = ['node:*', 'fs', 'net', 'os', 'path', 'child_process', 'http'];
+import { boundaries } from './scripts/eslint-boundaries.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'scripts/**', 'bin/**', 'eslint.config.js'] },
@@ -24,33 +24,7 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  {
-    files: ['src/protocol/**'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [...nodeBuiltins, '../*'] }],
-    },
-  },
-  {
-    files: ['src/broker/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [...nodeBuiltins, '../transport/*', '../client/*', '../daemon/*', '../cli/*'] },
-      ],
-    },
-  },
-  {
-    files: ['src/client/**'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['../broker/*', '../daemon/*', '../cli/*'] }],
-    },
-  },
-  {
-    files: ['src/cli/**'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['../broker/*', '../transport/*'] }],
-    },
-  },
+  ...boundaries,
   {
     files: ['test/**', 'bench/**'],
     rules: {
