@@ -17,7 +17,7 @@ async function lint(folder: string, code: string): Promise<string[]> {
     cwd: root,
     overrideConfigFile: true,
     overrideConfig: [
-      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as never } },
+      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },
       ...(mod.boundaries as never[]),
     ],
   });
