@@ -3,6 +3,10 @@
 //   getSocketBuffers(fd)                 -> [sndbuf, rcvbuf]
 //   listenAbstract(name, backlog)        -> fd   bind + listen on the abstract name, exact length
 //   connectAbstract(name)                -> fd   connect to the abstract name, exact length
+//   lockFile(path)                       -> fd   open/create path 0600 and flock it exclusively
+//                                                 (non-blocking: EWOULDBLOCK when held); the
+//                                                 lock lasts until the fd is closed or the
+//                                                 process ends, however it ends
 // (libuv pads an abstract name with NULs to 108 bytes; D-Bus, systemd and socat use the exact
 // length, and the kernel compares the whole address, so the two never meet.)
 // The kernel caps requests at net.core.wmem_max / rmem_max and reports double the value set
@@ -15,6 +19,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
@@ -28,6 +34,9 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
                      : err == EAGAIN       ? "EAGAIN"
                      : err == EACCES       ? "EACCES"
                      : err == EMFILE       ? "EMFILE"
+                     : err == EWOULDBLOCK  ? "EWOULDBLOCK"
+                     : err == ENOENT       ? "ENOENT"
+                     : err == ELOOP        ? "ELOOP"
                                            : "EIO";
   napi_throw_error(env, code, msg);
   return NULL;
@@ -130,12 +139,37 @@ static napi_value abstract_socket(napi_env env, napi_callback_info info, int do_
 static napi_value listen_abstract(napi_env env, napi_callback_info info) { return abstract_socket(env, info, 1); }
 static napi_value connect_abstract(napi_env env, napi_callback_info info) { return abstract_socket(env, info, 0); }
 
+static napi_value lock_file(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096];
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len == 0 ||
+      len >= sizeof path - 1) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "lockFile(path): a path expected");
+    return NULL;
+  }
+  // O_NOFOLLOW: a symlink planted at the lock path is refused, not followed.
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return throw_errno(env, "open", errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "flock", err);
+  }
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setSocketBuffers", NULL, set_socket_buffers, NULL, NULL, NULL, napi_default, NULL},
       {"getSocketBuffers", NULL, get_socket_buffers, NULL, NULL, NULL, napi_default, NULL},
       {"listenAbstract", NULL, listen_abstract, NULL, NULL, NULL, napi_default, NULL},
       {"connectAbstract", NULL, connect_abstract, NULL, NULL, NULL, napi_default, NULL},
+      {"lockFile", NULL, lock_file, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

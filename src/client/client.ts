@@ -30,7 +30,7 @@ import {
 } from '../protocol/message-frames.js';
 import { subjectProblem } from '../protocol/subject.js';
 import { varintSize } from '../protocol/varint.js';
-import { connectSocket } from '../transport/abstract.js';
+import { connectSocket } from '../transport/connect.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
 import { DEFAULT_SOCK_BUF, setSendBuffer } from '../transport/sock-buf.js';
 import { Subscription, type Msg, type SubscribeOptions } from './subscription.js';

@@ -13,6 +13,7 @@ export interface NativeHelper {
   getSocketBuffers(fd: number): [number, number];
   listenAbstract(name: string, backlog: number): number;
   connectAbstract(name: string): number;
+  lockFile(path: string): number;
 }
 
 /**
