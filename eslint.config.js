@@ -31,11 +31,29 @@ export default tseslint.config(
     },
   },
   {
+    // Allow-list: broker/ imports only itself and protocol/; time comes in through the Clock.
     files: ['src/broker/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [...nodeBuiltins, '../transport/*', '../client/*', '../daemon/*', '../cli/*'] },
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./[^/]+$|\\.\\./protocol/[^/]+$)',
+              message: 'src/broker imports only src/broker and src/protocol',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval'].map(
+          (name) => ({ name, message: 'use the Clock from the options' }),
+        ),
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'use the Clock from the options' },
       ],
     },
   },
