@@ -9,7 +9,7 @@ export interface Conn {
   pause(): void;
   /** Delivers input again after pause(). */
   resume(): void;
-  /** Closes after what was written has been flushed. */
+  /** Closes the connection fully (not a half-close) once what was written has been flushed. */
   end(): void;
   /** Closes at once, discarding unwritten bytes. */
   destroy(): void;

@@ -29,6 +29,8 @@ export interface StatusTotals {
   msgsDelivered: number;
   dropped: number;
   pendingRequests: number;
+  /** RES frames dropped because their request had timed out or was already answered. */
+  lateReplies: number;
 }
 
 /** The answer to the `status` control call. */

@@ -21,7 +21,9 @@ export function attachSocket(broker: Broker, socket: Socket, sockBuf = 0): void 
     write: (bytes) => socket.write(bytes),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
-    end: () => socket.end(),
+    // Written bytes are in the peer's receive queue once 'finish' fires, so closing the fd
+    // then loses nothing, and a peer that never ends its side does not keep the socket open.
+    end: () => socket.end(() => socket.destroy()),
     destroy: () => socket.destroy(),
   });
   socket.on('data', events.data);
