@@ -7,7 +7,7 @@ import { Op, ReplyStatus, hex2 } from '../protocol/constants.js';
 import { encodeBare, encodeError } from '../protocol/control-frames.js';
 import { encodeReply } from '../protocol/delivery-frames.js';
 import type { BrokerStatus } from '../protocol/status.js';
-import type { Conn, ConnEvents } from './conn.js';
+import type { Conn, ConnEvents } from '../protocol/conn.js';
 import { BrokerCore, FLUSH_NOW_BYTES } from './core.js';
 import { forget } from './flow-control.js';
 import { Keepalive } from './keepalive.js';

@@ -3,7 +3,7 @@
 
 import type { TimerHandle } from '../protocol/clock.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
-import type { Conn } from './conn.js';
+import type { Conn } from '../protocol/conn.js';
 import { FlowState } from './flow-control.js';
 import type { Sub } from './sub.js';
 import { TxQueue, WHOLE_FRAME } from './tx-queue.js';

@@ -2,7 +2,7 @@
 // arrival order into 256 KiB chunks), its dirty mark, and the flush that hands bytes to the
 // Conn. Imports only broker/ (TxQueue, Conn).
 
-import type { Conn } from './conn.js';
+import type { Conn } from '../protocol/conn.js';
 import type { TxQueue } from './tx-queue.js';
 
 /** Bytes handed to the transport per write at most. */

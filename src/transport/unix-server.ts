@@ -5,7 +5,7 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { Broker } from '../broker/broker.js';
+import type { Attachable } from '../protocol/conn.js';
 import { BusError, ErrorCode } from '../protocol/errors.js';
 import { connectSocket, listenAbstract } from './connect.js';
 import { lockSocketPath, type PathLock } from './lock.js';
@@ -14,7 +14,7 @@ import { currentUid, folderProblem } from './socket-trust.js';
 import { setSendBuffer } from './sock-buf.js';
 
 /** Attaches one socket to the broker: bytes in, bytes out, drain and close. */
-export function attachSocket(broker: Broker, socket: Socket, sockBuf = 0): void {
+export function attachSocket(broker: Attachable, socket: Socket, sockBuf = 0): void {
   socket.setNoDelay?.(true);
   if (sockBuf > 0) setSendBuffer(socket, sockBuf);
   const events = broker.attach({
@@ -74,7 +74,7 @@ const locks = new WeakMap<Server, PathLock>();
  * live server answering there; removes a stale socket file only after a failed connect probe.
  * The socket file is created 0600.
  */
-export async function listenUnix(broker: Broker, path: string, sockBuf = 0): Promise<Server> {
+export async function listenUnix(broker: Attachable, path: string, sockBuf = 0): Promise<Server> {
   const abstract = isAbstract(path);
   const lock = abstract ? null : (prepareFolder(path), lockSocketPath(path));
   try {
@@ -88,7 +88,7 @@ export async function listenUnix(broker: Broker, path: string, sockBuf = 0): Pro
 }
 
 /** listenUnix once the folder is ready and the lock (if any) is held. */
-async function listenLocked(broker: Broker, path: string, sockBuf: number): Promise<Server> {
+async function listenLocked(broker: Attachable, path: string, sockBuf: number): Promise<Server> {
   const abstract = isAbstract(path);
   if (!abstract) {
     let exists = false;

@@ -2,7 +2,7 @@
 // would (FrameDecoder), and lets a test feed bytes into the broker. No sockets.
 
 import type { Broker } from '../../src/broker/broker.js';
-import type { Conn, ConnEvents } from '../../src/broker/conn.js';
+import type { Conn, ConnEvents } from '../../src/protocol/conn.js';
 import { BusError } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { Op, PROTOCOL_VERSION } from '../../src/protocol/constants.js';

@@ -1,5 +1,6 @@
-// The one seam between the broker and a transport: what the broker may do to a connection.
-// Imports nothing; a socket adapter, or an in-memory pair in tests, implements it.
+// The one seam between the broker and a transport: what the broker may do to a connection, and
+// what a transport attaches connections to. Imports nothing; the Unix-socket server and the
+// in-memory pair implement Conn, and a Broker is an Attachable (structurally).
 
 /** A byte connection to one client, as the broker sees it. */
 export interface Conn {
@@ -23,4 +24,9 @@ export interface ConnEvents {
   drain: () => void;
   /** The connection is gone (after end(), destroy(), or the peer leaving). */
   close: () => void;
+}
+
+/** What a transport attaches a connection to (a Broker, structurally). */
+export interface Attachable {
+  attach(conn: Conn): ConnEvents;
 }
