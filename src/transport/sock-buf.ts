@@ -14,6 +14,7 @@ export interface NativeHelper {
   listenAbstract(name: string, backlog: number): number;
   connectAbstract(name: string): number;
   lockFile(path: string): number;
+  notify(address: string, message: string): number;
 }
 
 /**

@@ -68,6 +68,32 @@ function prepareFolder(path: string): void {
 }
 
 const locks = new WeakMap<Server, PathLock>();
+/** Servers on a socket systemd passed in: the socket file is systemd's, never removed here. */
+const inherited = new WeakSet<Server>();
+
+/**
+ * Listens on an already bound and listening socket `fd` (systemd socket activation): no
+ * folder, lock, probe or unlink — the socket and its file belong to the service manager.
+ */
+export async function listenInherited(
+  broker: Attachable,
+  fd: number,
+  sockBuf = 0,
+): Promise<Server> {
+  const server = createServer({ pauseOnConnect: false }, (socket) =>
+    attachSocket(broker, socket, sockBuf),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', () => undefined);
+  inherited.add(server);
+  return server;
+}
 
 /**
  * Starts listening on `path`. Refuses an untrusted folder, a lock another daemon holds, or a
@@ -132,10 +158,10 @@ async function listenLocked(broker: Attachable, path: string, sockBuf: number): 
   return server;
 }
 
-/** Stops accepting and removes the socket file (if it is still ours). */
+/** Stops accepting and removes the socket file (if it is still ours, and not systemd's). */
 export async function closeUnix(server: Server, path: string): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!isAbstract(path)) {
+  if (!isAbstract(path) && !inherited.has(server)) {
     try {
       unlinkSync(path);
     } catch {
