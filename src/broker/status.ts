@@ -15,6 +15,7 @@ export function brokerStatus(core: BrokerCore): BrokerStatus {
       id: s.id,
       name: s.name,
       pid: s.pid ?? null,
+      peer: s.conn.peer ?? null,
       subscriptions: s.subs.size,
       queuedBytes: s.pending,
       queuedMsgs: s.queuedMsgs,

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import type { PeerCredentials } from '../protocol/conn.js';
 
 export interface NativeHelper {
   setSocketBuffers(fd: number, sndbuf: number, rcvbuf: number): [number, number];
@@ -15,6 +16,7 @@ export interface NativeHelper {
   connectAbstract(name: string): number;
   lockFile(path: string): number;
   notify(address: string, message: string): number;
+  peerCredentials(fd: number): [number, number, number];
 }
 
 /**
@@ -87,6 +89,19 @@ function withFd<T>(socket: Socket, fn: (h: NativeHelper, fd: number) => T): T | 
   } catch {
     return null;
   }
+}
+
+/**
+ * The peer's credentials as the kernel recorded them when it connected (SO_PEERCRED), or
+ * undefined without the helper or the descriptor. Read at accept, before any await.
+ */
+export function peerCredentials(socket: Socket): PeerCredentials | undefined {
+  return (
+    withFd(socket, (h, fd) => {
+      const [pid, uid, gid] = h.peerCredentials(fd);
+      return { pid, uid, gid };
+    }) ?? undefined
+  );
 }
 
 /** net.core.wmem_max: the largest send buffer an unprivileged process can set, or null. */

@@ -11,13 +11,15 @@ import { connectSocket, listenAbstract } from './connect.js';
 import { lockSocketPath, type PathLock } from './lock.js';
 import { isAbstract } from './socket-path.js';
 import { currentUid, folderProblem } from './socket-trust.js';
-import { setSendBuffer } from './sock-buf.js';
+import { peerCredentials, setSendBuffer } from './sock-buf.js';
 
 /** Attaches one socket to the broker: bytes in, bytes out, drain and close. */
 export function attachSocket(broker: Attachable, socket: Socket, sockBuf = 0): void {
   socket.setNoDelay?.(true);
   if (sockBuf > 0) setSendBuffer(socket, sockBuf);
+  const peer = peerCredentials(socket);
   const events = broker.attach({
+    ...(peer !== undefined && { peer }),
     write: (bytes) => socket.write(bytes),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
