@@ -1,8 +1,7 @@
-// Socket buffer sizes through the native helper (native/udsbus_native.c): Node's net module has
-// no SO_SNDBUF. An AF_UNIX stream socket is limited by its sender's send buffer (the default,
-// net.core.wmem_default, is 208 KiB); a larger one lets a writer hand over more per syscall and
-// wake its reader less often (measured in bench/RESULTS.md). Without the helper everything works
-// with the system default.
+// The native helper (native/udsbus_native.c) and what it adds to a connected net.Socket: socket
+// buffer sizes (Node has no SO_SNDBUF; a larger send buffer lets a writer hand over more per
+// syscall, measured in bench/RESULTS.md) and the peer's credentials (SO_PEERCRED). Without the
+// helper sockets keep the system default buffers and peers have no verified credentials.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
