@@ -80,7 +80,7 @@ void test(
       }, 'the socket');
       // The first connection makes systemd-socket-activate exec the daemon with the socket.
       const c = await connect({ path, reconnect: false, connectTimeoutMs: 10_000 });
-      await c.publish('x', 'y');
+      assert.equal(c.publish('x', 'y'), true);
       const status = (await c.call('status')) as { clients: unknown[] };
       assert.equal(status.clients.length, 1);
       await c.close();
