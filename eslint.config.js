@@ -26,6 +26,22 @@ export default tseslint.config(
   },
   ...boundaries,
   {
+    // Time comes into the broker through the Clock in its options, so tests can fake it.
+    files: ['src/broker/**'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval'].map(
+          (name) => ({ name, message: 'use the Clock from the options' }),
+        ),
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'use the Clock from the options' },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'bench/**'],
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

@@ -4,7 +4,8 @@
 import { parseArgs } from 'node:util';
 import { Broker, type BrokerOptions } from '../broker/broker.js';
 import { BusError } from '../protocol/errors.js';
-import { closeUnix, listenUnix } from '../transport/unix-server.js';
+import { inheritedListenFd, sdNotify } from '../transport/systemd.js';
+import { closeUnix, listenInherited, listenUnix } from '../transport/unix-server.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
 import { DAEMON_SOCK_BUF, nativeProblem, wmemMax } from '../transport/sock-buf.js';
 import { packageVersion } from '../util/version.js';
@@ -38,6 +39,8 @@ Options:
 /** A running daemon. */
 export interface RunningDaemon {
   path: string;
+  /** True when systemd passed the listening socket in (socket activation). */
+  activated: boolean;
   broker: Broker;
   stop(): Promise<void>;
 }
@@ -70,10 +73,18 @@ export async function startDaemon(
     ...options,
     log: quiet ? () => undefined : log,
   });
-  const server = await listenUnix(broker, path, sockBuf);
+  // Socket activation: systemd bound the socket; its path is whatever the unit says.
+  const passed = inheritedListenFd();
+  const server =
+    passed !== null
+      ? await listenInherited(broker, passed.fd, sockBuf)
+      : await listenUnix(broker, path, sockBuf);
+  const address = server.address();
+  const where = passed !== null && typeof address === 'string' && address !== '' ? address : path;
   let stopping: Promise<void> | undefined;
   return {
-    path,
+    path: where,
+    activated: passed !== null,
     broker,
     stop: () => {
       stopping ??= (async () => {
@@ -83,7 +94,7 @@ export async function startDaemon(
           log(
             `shutdown: ${dropped} queued messages could not be flushed within ${shutdownTimeoutMs} ms`,
           );
-        await closeUnix(server, path);
+        await closeUnix(server, where);
       })();
       return stopping;
     },
@@ -172,13 +183,17 @@ export async function daemonMain(argv: string[]): Promise<number> {
     log(msg);
     return 1;
   }
-  log(`udsbus ${packageVersion()} listening on ${path}`);
+  log(
+    `udsbus ${packageVersion()} listening on ${daemon.path}${daemon.activated ? ' (socket passed by systemd)' : ''}`,
+  );
   log(sockBufLine(sockBuf));
+  sdNotify(`READY=1\nSTATUS=listening on ${daemon.path}\nMAINPID=${process.pid}`);
   return await new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       process.removeListener('SIGTERM', onSignal);
       process.removeListener('SIGINT', onSignal);
       log(`${sig}: stopping (flushing queues, up to ${shutdownTimeout} ms)`);
+      sdNotify('STOPPING=1');
       daemon.stop().then(
         () => {
           log('stopped');

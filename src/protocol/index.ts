@@ -100,3 +100,4 @@ export {
 } from './control-frames.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 export type { BrokerStatus, ClientStatus, StatusTotals, SubjectStatus } from './status.js';
+export type { Attachable, Conn, ConnEvents, PeerCredentials } from './conn.js';

@@ -2,7 +2,7 @@
 // Imports node:net (a type) and transport/ only.
 
 import type { Socket } from 'node:net';
-import { connectSocket } from './abstract.js';
+import { connectSocket } from './connect.js';
 import type { DialOptions, Link, LinkHandlers } from './link.js';
 import { setSendBuffer } from './sock-buf.js';
 

@@ -3,10 +3,4 @@ export { defaultSocketPath, isAbstract } from './socket-path.js';
 export { attachSocket, listenUnix, closeUnix, probe } from './unix-server.js';
 export { dialUnix } from './dial.js';
 export type { Dialer, DialOptions, Link, LinkHandlers } from './link.js';
-export {
-  MemoryLink,
-  MemoryTransport,
-  type Attachable,
-  type PeerConn,
-  type PeerEvents,
-} from './memory.js';
+export { MemoryLink, MemoryTransport } from './memory.js';

@@ -1,29 +1,11 @@
-// An in-memory transport: a duplex pair between a client Link and anything with a structural
-// `attach(conn)` (a Broker, or a fake peer in tests). No sockets, no timers: bytes move in
-// microtasks. Imports transport/link only.
+// An in-memory transport: a duplex pair between a client Link and any Attachable (protocol/conn.ts:
+// a Broker structurally, or a fake daemon in tests). No sockets, no timers: bytes move in
+// microtasks. Imports protocol/conn and transport/link (types only).
 
+import type { Attachable, Conn, ConnEvents } from '../protocol/conn.js';
 import type { Dialer, DialOptions, Link, LinkHandlers } from './link.js';
 
-/** The server side of a pair, as a broker sees it (structurally the broker's Conn). */
-export interface PeerConn {
-  write(bytes: Uint8Array): boolean;
-  pause(): void;
-  resume(): void;
-  end(): void;
-  destroy(): void;
-}
-
-/** What the server side reports to the pair (structurally the broker's ConnEvents). */
-export interface PeerEvents {
-  data: (chunk: Uint8Array) => void;
-  drain: () => void;
-  close: () => void;
-}
-
-/** Anything a memory link can connect to: `Broker` satisfies it. */
-export interface Attachable {
-  attach(conn: PeerConn): PeerEvents;
-}
+export type { Attachable };
 
 /** Bytes the server may have waiting for a paused client before its write() returns false. */
 const HIGH_WATER = 64 * 1024;
@@ -31,7 +13,7 @@ const HIGH_WATER = 64 * 1024;
 /** One connection of a MemoryTransport. */
 export class MemoryLink implements Link {
   #handlers: LinkHandlers;
-  #events: PeerEvents | undefined;
+  #events: ConnEvents | undefined;
   #closed = false;
   // Client to server.
   #up: { bytes: Uint8Array; done: ((err?: Error | null) => void) | undefined }[] = [];
@@ -68,7 +50,7 @@ export class MemoryLink implements Link {
   /** @internal connects the pair to `target`. */
   open(target: Attachable): void {
     if (this.#closed) return;
-    this.#events = target.attach({
+    const conn: Conn = {
       write: (bytes) => this.#serverWrite(bytes),
       pause: () => {
         this.#serverPaused = true;
@@ -82,7 +64,8 @@ export class MemoryLink implements Link {
         this.#scheduleDown();
       },
       destroy: () => this.#shut(undefined),
-    });
+    };
+    this.#events = target.attach(conn);
     this.#handlers.connect();
   }
 

@@ -4,11 +4,11 @@
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { Op, PROTOCOL_VERSION } from '../../src/protocol/constants.js';
 import { encodeServerHello } from '../../src/protocol/control-frames.js';
-import type { Attachable, PeerConn, PeerEvents } from '../../src/transport/memory.js';
+import type { Attachable, Conn, ConnEvents } from '../../src/protocol/conn.js';
 
 /** One connection to the fake daemon. */
 export interface FakeConn {
-  conn: PeerConn;
+  conn: Conn;
   /** Frame bodies received after the HELLO, copied. */
   frames: Uint8Array[];
   id: number;
@@ -19,7 +19,7 @@ export class FakeDaemon implements Attachable {
   readonly conns: FakeConn[] = [];
   onFrame: (c: FakeConn, body: Uint8Array) => void = () => undefined;
 
-  attach(conn: PeerConn): PeerEvents {
+  attach(conn: Conn): ConnEvents {
     const c: FakeConn = { conn, frames: [], id: this.conns.length + 1 };
     this.conns.push(c);
     const decoder = new FrameDecoder(1024 * 1024);

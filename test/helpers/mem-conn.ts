@@ -1,8 +1,8 @@
 // In-memory Conn for broker tests: records what the broker writes and decodes it as a client
 // would (FrameDecoder), and lets a test feed bytes into the broker. No sockets. It attaches
-// through the same structural seam as src/transport/memory.ts (the client's memory transport).
+// through the same structural seam (protocol/conn.ts) as src/transport/memory.ts.
 
-import type { Attachable, PeerConn, PeerEvents } from '../../src/transport/memory.js';
+import type { Attachable, Conn, ConnEvents } from '../../src/protocol/conn.js';
 import { BusError } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { Op, PROTOCOL_VERSION } from '../../src/protocol/constants.js';
@@ -29,8 +29,8 @@ export function tick(): Promise<void> {
 }
 
 /** One fake client: the Conn the broker writes to, and the events it exposes to the transport. */
-export class MemPeer implements PeerConn {
-  readonly events: PeerEvents;
+export class MemPeer implements Conn {
+  readonly events: ConnEvents;
   /** Every chunk the broker passed to write(), as given (not copied). */
   readonly writes: Uint8Array[] = [];
   /** Every frame body the broker sent, copied, in order. */
