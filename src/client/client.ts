@@ -9,54 +9,26 @@ import {
   encodeSub,
   encodeUnsub,
   type ServerHello,
-  type SubFields,
 } from '../protocol/control-frames.js';
 import { BusError, ErrorCode } from '../protocol/errors.js';
-import { NO_EXTRAS, encodeExtras, type MessageExtras } from '../protocol/extras.js';
+import { NO_EXTRAS, encodeExtras } from '../protocol/extras.js';
 import { encodeReq, encodeSend, pubFrameSize, writePub } from '../protocol/message-frames.js';
-import { subjectProblem } from '../protocol/subject.js';
-import { varintSize } from '../protocol/varint.js';
 import { Connection } from './connection.js';
-import { Inbound, type InboundTarget } from './inbound.js';
+import { Inbound } from './inbound.js';
 import {
   resolveOptions,
+  type ClientMetrics,
   type ConnectOptions,
+  type PublishOptions,
+  type RequestOptions,
   type ResolvedOptions,
   type SubscribeOptions,
 } from './options.js';
 import { Outbox } from './outbox.js';
-import { PendingCalls, PendingRequests, type Reply } from './requests.js';
+import { Registry, SubjectCheck, checkFrameSize, priorityOf } from './registry.js';
+import { PendingCalls, PendingRequests, checkTimeout, type Reply } from './requests.js';
 import { Responder, type ServeHandler } from './responder.js';
 import { Subscription, type Msg } from './subscription.js';
-
-/** Options of `publish`, `send`, `broadcast`, `request`. */
-export interface PublishOptions extends MessageExtras {
-  /** 0..255; higher overtakes lower in queues not yet written. Default 0. */
-  priority?: number;
-}
-
-export interface RequestOptions extends PublishOptions {
-  /** Default 5000 ms. */
-  timeoutMs?: number;
-}
-
-/** Client counters (uds-ipc style). */
-export interface ClientMetrics {
-  /** Messages written to the link and flushed by it. */
-  sent: number;
-  /** Messages refused because the send queue was full (BufferFullError). */
-  dropped: number;
-  /** Messages lost in a broken connection (written, but not flushed when it broke). */
-  failed: number;
-  /** Messages queued, not yet flushed. */
-  queueDepth: number;
-  /** Bytes queued, not yet flushed. */
-  queuedBytes: number;
-  /** Messages received (subscriptions, direct, replies). */
-  received: number;
-  /** Times the link was re-established. */
-  reconnects: number;
-}
 
 /** Connects to the daemon; resolves once the handshake is done. */
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
@@ -79,15 +51,12 @@ export class Client extends EventEmitter {
   readonly ready: Promise<void>;
   #o: ResolvedOptions;
   #outbox: Outbox;
-  #subs = new Map<number, Subscription>();
-  #serves = new Map<number, ServeHandler>();
+  #registry = new Registry();
+  #subjects = new SubjectCheck();
   #requests: PendingRequests;
   #calls = new PendingCalls();
-  #state: InboundTarget;
+  #inbound: Inbound;
   #conn: Connection;
-  #directHandlers: ((msg: Msg) => void)[] = [];
-  #nextSid = 1;
-  #validSubjects = new Set<string>();
 
   constructor(options: ConnectOptions = {}) {
     super();
@@ -96,65 +65,39 @@ export class Client extends EventEmitter {
     this.name = o.name;
     this.#outbox = new Outbox(o, () => this.emit('drain'));
     this.#requests = new PendingRequests(o.clock);
-    const subs = this.#subs;
-    const serves = this.#serves;
+    const registry = this.#registry;
     const outbox = this.#outbox;
     this.#conn = new Connection(o, {
       frame: (buf, start, end) => inbound.frame(buf, start, end),
-      *registrations(): Iterable<SubFields> {
-        for (const s of subs.values())
-          yield {
-            sid: s.sid,
-            subject: s.subject,
-            queue: s.queue,
-            serve: serves.has(s.sid),
-            onSlow: s.onSlow,
-          };
-      },
+      registrations: () => registry.registrations(),
       up: (link, again) => {
         outbox.attach(link);
         if (again) this.emit('reconnect');
       },
       down: () => {
         outbox.detach();
-        this.#requests.failAll(
-          ErrorCode.DISCONNECTED,
-          (s) => `connection lost while waiting for a reply on ${s}`,
-        );
-        this.#calls.failAll(
-          new BusError(ErrorCode.DISCONNECTED, 'connection lost during a control call'),
-        );
+        this.#requests.failAll(ErrorCode.DISCONNECTED, 'connection lost');
+        this.#calls.failAll(ErrorCode.DISCONNECTED, 'connection lost');
       },
       send: (frame) => outbox.append(frame, false),
       writable: () => outbox.maybeDrain(),
       disconnected: (err) => this.emit('disconnect', err),
       finished: (err, wasClosed) => {
         outbox.discard();
-        for (const sub of subs.values()) sub.end();
+        registry.endAll();
         if (!wasClosed && err !== undefined && err.code !== ErrorCode.CLOSED)
           this.emit('disconnect', err);
         this.emit('close', err);
       },
     });
-    this.#state = {
-      subs,
-      serves,
+    const inbound = (this.#inbound = new Inbound({
+      registry,
       requests: this.#requests,
       calls: this.#calls,
-      responder: new Responder((frame) => {
-        if (this.#conn.closed) throw closedError();
-        this.#checkFrame(frame.length);
-        outbox.append(frame, true);
-      }),
+      responder: new Responder((frame) => this.#queueMsg(frame)),
       connection: this.#conn,
-      received: 0,
-      direct: (msg) => this.#onDirect(msg),
-      report: (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-        else process.emitWarning(`udsbus: ${err.code}: ${err.message}`);
-      },
-    };
-    const inbound = new Inbound(this.#state);
+      events: this,
+    }));
     this.ready = this.#conn.ready;
   }
 
@@ -194,58 +137,10 @@ export class Client extends EventEmitter {
     this.#conn.resumeInput();
   }
 
-  /**
-   * An exception thrown by application code (a callback or listener) while a message was being
-   * delivered. It never breaks the link: it goes to 'error' listeners, or is rethrown outside
-   * the client's stack like any uncaught exception.
-   */
-  #userError = (err: unknown): void => {
-    if (this.listenerCount('error') > 0) this.emit('error', err);
-    else
-      setImmediate(() => {
-        throw err;
-      });
-  };
-
-  #onDirect(msg: Msg): void {
-    try {
-      for (const h of this.#directHandlers) h(msg);
-      this.emit('direct', msg);
-    } catch (err) {
-      this.#userError(err);
-    }
-  }
-
-  #checkSubject(subject: string, wildcards: boolean): void {
-    if (typeof subject !== 'string') throw new TypeError('subject must be a string');
-    if (!wildcards && this.#validSubjects.has(subject)) return;
-    const problem = subjectProblem(subject, wildcards);
-    if (problem !== null) throw new BusError(ErrorCode.BAD_SUBJECT, problem);
-    if (!wildcards && this.#validSubjects.size < 10_000) this.#validSubjects.add(subject);
-  }
-
-  #priority(p: number | undefined): number {
-    if (p === undefined) return 0;
-    if (!Number.isInteger(p) || p < 0 || p > 255)
-      throw new RangeError('priority must be an integer from 0 to 255');
-    return p;
-  }
-
-  /** Refuses a frame whose body would exceed the daemon's limit (`size` includes the length prefix). */
-  #checkFrame(size: number): void {
-    const max = this.#conn.maxFrame;
-    const body = size - varintSize(size);
-    if (body > max)
-      throw new BusError(
-        ErrorCode.FRAME_TOO_LARGE,
-        `message of ${body} bytes exceeds the daemon's frame limit of ${max} bytes`,
-      );
-  }
-
   /** Queues a message frame; false past the high-water mark. */
   #queueMsg(frame: Uint8Array): boolean {
     if (this.#conn.closed) throw closedError();
-    this.#checkFrame(frame.length);
+    checkFrameSize(frame.length, this.#conn.maxFrame);
     return this.#outbox.append(frame, true);
   }
 
@@ -258,15 +153,15 @@ export class Client extends EventEmitter {
    * (wait for 'drain'); throws BufferFullError when the queue is full (the message is counted as dropped).
    */
   publish(subject: string, data: Uint8Array | string, options?: PublishOptions): boolean {
-    this.#checkSubject(subject, false);
+    this.#subjects.check(subject, false);
     const payload = toBytes(data);
-    const priority = this.#priority(options?.priority);
+    const priority = priorityOf(options?.priority);
     const extras =
       options?.type === undefined && options?.headers === undefined
         ? NO_EXTRAS
         : encodeExtras(options);
     const size = pubFrameSize(subject, payload.length, extras);
-    this.#checkFrame(size);
+    checkFrameSize(size, this.#conn.maxFrame);
     if (this.#conn.closed) throw closedError();
     const buf = this.#outbox.reserve(size, true);
     return this.#outbox.commit(
@@ -304,31 +199,25 @@ export class Client extends EventEmitter {
     callback: ((msg: Msg) => void) | undefined,
     handler: ServeHandler | undefined,
   ): Subscription {
-    this.#checkSubject(subject, true);
-    if (options.queue !== undefined && subjectProblem(options.queue, false) !== null)
-      throw new BusError(
-        ErrorCode.BAD_SUBJECT,
-        `bad queue group name ${JSON.stringify(options.queue)}`,
-      );
+    this.#subjects.check(subject, true);
+    this.#subjects.queue(options.queue);
     const maxBuffered = options.maxBuffered ?? this.#o.maxBuffered;
     if (!Number.isInteger(maxBuffered) || maxBuffered < 1)
       throw new RangeError('maxBuffered must be a positive integer');
     if (this.#conn.closed) throw closedError();
-    const sid = this.#nextSid++;
+    const sid = this.#registry.nextSid();
     const sub = new Subscription(sid, subject, {
       queue: options.queue,
       onSlow: options.onSlow,
       maxBuffered,
       callback,
       unsubscribe: (s) => {
-        this.#subs.delete(s.sid);
-        this.#serves.delete(s.sid);
+        this.#registry.remove(s.sid);
         if (this.#conn.online) this.#queueControl(encodeUnsub(s.sid));
       },
-      onUserError: this.#userError,
+      onUserError: this.#inbound.userError,
     });
-    this.#subs.set(sid, sub);
-    if (handler !== undefined) this.#serves.set(sid, handler);
+    this.#registry.add(sub, handler);
     if (this.#conn.online)
       this.#queueControl(
         encodeSub({
@@ -351,21 +240,19 @@ export class Client extends EventEmitter {
     data: Uint8Array | string,
     options: RequestOptions = {},
   ): Promise<Reply> {
-    this.#checkSubject(subject, false);
+    this.#subjects.check(subject, false);
     if (this.#conn.closed) throw closedError();
-    const timeoutMs = options.timeoutMs ?? 5000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 0xffffffff)
-      throw new RangeError('timeoutMs must be a positive integer');
+    const timeoutMs = checkTimeout(options.timeoutMs ?? 5000);
     const reqId = this.#requests.nextId();
     const frame = encodeReq(
       reqId,
       timeoutMs,
       subject,
       toBytes(data),
-      this.#priority(options.priority),
+      priorityOf(options.priority),
       options,
     );
-    this.#checkFrame(frame.length);
+    checkFrameSize(frame.length, this.#conn.maxFrame);
     const reply = this.#requests.add(reqId, subject, timeoutMs);
     try {
       this.#queueMsg(frame);
@@ -383,21 +270,18 @@ export class Client extends EventEmitter {
     if (!Number.isInteger(clientId) || clientId <= 0 || clientId > 0xffffffff)
       throw new RangeError('clientId must be a positive integer');
     return this.#queueMsg(
-      encodeSend(clientId, toBytes(data), this.#priority(options.priority), options),
+      encodeSend(clientId, toBytes(data), priorityOf(options.priority), options),
     );
   }
 
   /** Sends a message to every other connected client. */
   broadcast(data: Uint8Array | string, options: PublishOptions = {}): boolean {
-    return this.#queueMsg(encodeSend(0, toBytes(data), this.#priority(options.priority), options));
+    return this.#queueMsg(encodeSend(0, toBytes(data), priorityOf(options.priority), options));
   }
 
   /** Calls `handler` for every direct or broadcast message; returns a function that stops it. */
   onDirect(handler: (msg: Msg) => void): () => void {
-    this.#directHandlers.push(handler);
-    return () => {
-      this.#directHandlers = this.#directHandlers.filter((h) => h !== handler);
-    };
+    return this.#inbound.onDirect(handler);
   }
 
   /** Resolves once the daemon has processed everything sent before this call (a PING round trip). */
@@ -423,7 +307,7 @@ export class Client extends EventEmitter {
       failed: ob.failed,
       queueDepth: ob.queuedMsgs,
       queuedBytes: ob.queuedBytes,
-      received: this.#state.received,
+      received: this.#inbound.received,
       reconnects: this.#conn.reconnects,
     };
   }
@@ -434,18 +318,9 @@ export class Client extends EventEmitter {
    */
   async close(options: { drainTimeoutMs?: number } = {}): Promise<void> {
     if (this.#conn.closed) return;
-    const drainTimeoutMs = options.drainTimeoutMs ?? 2000;
-    const clock = this.#o.clock;
-    if (this.#conn.online && drainTimeoutMs > 0) {
-      let timer: unknown;
-      await Promise.race([
-        this.flush().catch(() => undefined),
-        new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, drainTimeoutMs))),
-      ]);
-      clock.clearTimeout(timer);
-    }
+    await this.#conn.drain(options.drainTimeoutMs ?? 2000);
     if (this.#conn.closed) return;
-    this.#requests.failAll(ErrorCode.CLOSED, () => 'the client was closed');
+    this.#requests.failAll(ErrorCode.CLOSED, 'the client was closed');
     await this.#conn.close();
   }
 }

@@ -348,6 +348,17 @@ export class Connection {
     for (const f of w) f();
   }
 
+  /** Waits until everything sent so far reached the daemon (a PING round trip), at most `ms`. */
+  async drain(ms: number): Promise<void> {
+    if (!this.#online || ms <= 0) return;
+    let timer: TimerHandle;
+    await new Promise<void>((resolve) => {
+      timer = this.#clock.setTimeout(resolve, ms);
+      this.flush(resolve);
+    });
+    this.#clock.clearTimeout(timer);
+  }
+
   /** Closes for good: ends the link after what was written, then resolves. */
   close(): Promise<void> {
     if (this.#closed && this.#link === null) return Promise.resolve();

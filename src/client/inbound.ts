@@ -1,37 +1,75 @@
 // Dispatch of what the daemon sends after the handshake: MSG to subscriptions, responders and
 // direct handlers; REPLY and CALL_REPLY to their waiters; GAP, PING/PONG, ERROR. Imports protocol/ only.
 
+import type { EventEmitter } from 'node:events';
 import { BusError, ErrorCode } from '../protocol/errors.js';
 import { Flag, Op, hex2 } from '../protocol/constants.js';
 import { decodeCallReply, decodeError, errorFromFrame } from '../protocol/control-frames.js';
 import { decodeGap, decodeMsgAt, decodeReply } from '../protocol/delivery-frames.js';
 import type { Connection } from './connection.js';
 import type { PendingCalls, PendingRequests } from './requests.js';
-import type { Responder, ServeHandler } from './responder.js';
-import type { Msg, Subscription } from './subscription.js';
+import type { Registry } from './registry.js';
+import type { Responder } from './responder.js';
+import type { Msg } from './subscription.js';
 
 /** The client state inbound frames act on. */
-export interface InboundTarget {
-  readonly subs: Map<number, Subscription>;
-  readonly serves: Map<number, ServeHandler>;
+export interface InboundParts {
+  readonly registry: Registry;
   readonly requests: PendingRequests;
   readonly calls: PendingCalls;
   readonly responder: Responder;
   readonly connection: Connection;
-  /** Messages received (subscriptions, direct, replies). */
-  received: number;
-  /** A direct or broadcast message. */
-  direct(msg: Msg): void;
-  /** A non-fatal ERROR nobody else took. */
-  report(err: BusError): void;
+  /** The client: emits `direct` and `error`. */
+  readonly events: EventEmitter;
 }
 
 /** Routes each frame body `buf[start..end)` to where it belongs. */
 export class Inbound {
-  #t: InboundTarget;
+  /** Messages received (subscriptions, direct, replies). */
+  received = 0;
+  #t: InboundParts;
+  #direct: ((msg: Msg) => void)[] = [];
 
-  constructor(target: InboundTarget) {
-    this.#t = target;
+  constructor(parts: InboundParts) {
+    this.#t = parts;
+  }
+
+  /** Calls `handler` for every direct or broadcast message; returns a function that stops it. */
+  onDirect(handler: (msg: Msg) => void): () => void {
+    this.#direct.push(handler);
+    return () => {
+      this.#direct = this.#direct.filter((h) => h !== handler);
+    };
+  }
+
+  /**
+   * An exception thrown by application code (a callback or listener) while a message was being
+   * delivered. It never breaks the link: it goes to 'error' listeners, or is rethrown outside
+   * the client's stack like any uncaught exception.
+   */
+  userError = (err: unknown): void => {
+    const events = this.#t.events;
+    if (events.listenerCount('error') > 0) events.emit('error', err);
+    else
+      setImmediate(() => {
+        throw err;
+      });
+  };
+
+  /** A non-fatal daemon error nobody else took: to 'error' listeners, else a process warning. */
+  #report(err: BusError): void {
+    const events = this.#t.events;
+    if (events.listenerCount('error') > 0) events.emit('error', err);
+    else process.emitWarning(`udsbus: ${err.code}: ${err.message}`);
+  }
+
+  #onDirect(msg: Msg): void {
+    try {
+      for (const h of this.#direct) h(msg);
+      this.#t.events.emit('direct', msg);
+    } catch (err) {
+      this.userError(err);
+    }
   }
 
   frame = (buf: Uint8Array, start: number, end: number): void => {
@@ -45,11 +83,11 @@ export class Inbound {
     const body = buf.subarray(start, end);
     switch (op) {
       case Op.REPLY:
-        if (t.requests.settle(decodeReply(body))) t.received++;
+        if (t.requests.settle(decodeReply(body))) this.received++;
         return;
       case Op.GAP: {
         const g = decodeGap(body);
-        t.subs.get(g.sid)?.gap(g.lost, g.firstId, g.lastId);
+        t.registry.subs.get(g.sid)?.gap(g.lost, g.firstId, g.lastId);
         return;
       }
       case Op.PONG:
@@ -78,18 +116,18 @@ export class Inbound {
 
   #msg(msg: Msg): void {
     const t = this.#t;
-    t.received++;
+    this.received++;
     const sid = msg.sid;
     if (sid === 0) {
-      t.direct(msg);
+      this.#onDirect(msg);
       return;
     }
     if ((msg.flags & Flag.REPLY) !== 0) {
-      const handler = t.serves.get(sid);
+      const handler = t.registry.serves.get(sid);
       if (handler !== undefined) t.responder.answer(handler, msg);
       return;
     }
-    t.subs.get(sid)?.push(msg);
+    t.registry.subs.get(sid)?.push(msg);
   }
 
   #error(err: BusError): void {
@@ -103,17 +141,16 @@ export class Inbound {
       return;
     }
     const sid = err.detail?.['sid'];
-    const refused = typeof sid === 'number' ? t.subs.get(sid) : undefined;
+    const refused = typeof sid === 'number' ? t.registry.subs.get(sid) : undefined;
     if (refused !== undefined) {
       // The daemon refused this subscription: end it, and tell its owner.
-      t.subs.delete(refused.sid);
-      t.serves.delete(refused.sid);
+      t.registry.remove(refused.sid);
       refused.end();
       if (refused.listenerCount('error') > 0) {
         refused.emit('error', err);
         return;
       }
     }
-    t.report(err);
+    this.#report(err);
   }
 }

@@ -1,12 +1,9 @@
 // udsbus: the client library. `import { connect } from 'udsbus'`.
+export { connect, Client } from './client.js';
 export {
-  connect,
-  Client,
+  type ClientMetrics,
   type PublishOptions,
   type RequestOptions,
-  type ClientMetrics,
-} from './client.js';
-export {
   type ClientOptions,
   type ConnectOptions,
   type ReconnectOptions,

@@ -1,8 +1,10 @@
-// Options of a client (`connect(options)`) and their defaults, resolved once at construction.
+// Options of a client (`connect(options)`) and their defaults, resolved once at construction;
+// options of the verbs; the metrics type.
 // Imports protocol/ and transport/ (the default dialer and socket path).
 
 import { systemClock, type Clock } from '../protocol/clock.js';
 import type { SlowPolicyValue } from '../protocol/constants.js';
+import type { MessageExtras } from '../protocol/extras.js';
 import { dialUnix } from '../transport/dial.js';
 import type { Dialer } from '../transport/link.js';
 import { DEFAULT_SOCK_BUF } from '../transport/sock-buf.js';
@@ -128,4 +130,33 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     dial: options.dial ?? dialUnix,
     clock: options.clock ?? systemClock,
   };
+}
+
+/** Options of `publish`, `send`, `broadcast`, `request`. */
+export interface PublishOptions extends MessageExtras {
+  /** 0..255; higher overtakes lower in queues not yet written. Default 0. */
+  priority?: number;
+}
+
+export interface RequestOptions extends PublishOptions {
+  /** Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/** Client counters (uds-ipc style). */
+export interface ClientMetrics {
+  /** Messages written to the link and flushed by it. */
+  sent: number;
+  /** Messages refused because the send queue was full (BufferFullError). */
+  dropped: number;
+  /** Messages lost in a broken connection (written, but not flushed when it broke). */
+  failed: number;
+  /** Messages queued, not yet flushed. */
+  queueDepth: number;
+  /** Bytes queued, not yet flushed. */
+  queuedBytes: number;
+  /** Messages received (subscriptions, direct, replies). */
+  received: number;
+  /** Times the link was re-established. */
+  reconnects: number;
 }

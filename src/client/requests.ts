@@ -47,6 +47,13 @@ export function replyError(
   return new BusError(code, replyMessage(status, subject, data), { detail: { status, subject } });
 }
 
+/** A request timeout checked: a positive integer of ms that fits the REQ's u32. */
+export function checkTimeout(ms: number): number {
+  if (!Number.isInteger(ms) || ms <= 0 || ms > 0xffffffff)
+    throw new RangeError('timeoutMs must be a positive integer');
+  return ms;
+}
+
 /** Requests awaiting their REPLY. reqIds run 1..2^32-1 and wrap. */
 export class PendingRequests {
   #clock: Clock;
@@ -107,12 +114,12 @@ export class PendingRequests {
   }
 
   /** Fails every request in flight; `why` says what happened to the link. */
-  failAll(code: ErrorCodeValue, why: (subject: string) => string): void {
+  failAll(code: ErrorCodeValue, why: string): void {
     const all = [...this.#map.values()];
     this.#map.clear();
     for (const p of all) {
       this.#clock.clearTimeout(p.timer);
-      p.reject(new BusError(code, why(p.subject)));
+      p.reject(new BusError(code, `${why} while waiting for a reply on ${p.subject}`));
     }
   }
 }
@@ -145,9 +152,9 @@ export class PendingCalls {
     else c.reject(err ?? new BusError(ErrorCode.PROTOCOL, 'control call failed'));
   }
 
-  failAll(err: BusError): void {
+  failAll(code: ErrorCodeValue, why: string): void {
     const all = [...this.#map.values()];
     this.#map.clear();
-    for (const c of all) c.reject(err);
+    for (const c of all) c.reject(new BusError(code, `${why} during a control call`));
   }
 }
