@@ -5,7 +5,8 @@ import type { EventEmitter } from 'node:events';
 import { BusError, ErrorCode } from '../protocol/errors.js';
 import { Flag, Op, hex2 } from '../protocol/constants.js';
 import { decodeCallReply, decodeError, errorFromFrame } from '../protocol/control-frames.js';
-import { decodeGap, decodeMsgAt, decodeReply } from '../protocol/delivery-frames.js';
+import { decodeGap, decodeReply } from '../protocol/delivery-frames.js';
+import { MsgView } from '../protocol/msg-view.js';
 import type { Connection } from './connection.js';
 import type { PendingCalls, PendingRequests } from './requests.js';
 import type { Registry } from './registry.js';
@@ -76,8 +77,8 @@ export class Inbound {
     const t = this.#t;
     const op = buf[start];
     if (op === Op.MSG) {
-      // The hot path: decoded in place, no view of the whole body.
-      this.#msg(decodeMsgAt(buf, start, end));
+      // The hot path: one object per message, its fields read from the frame when used.
+      this.#msg(new MsgView(buf, start, end));
       return;
     }
     const body = buf.subarray(start, end);
