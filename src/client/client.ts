@@ -1,6 +1,6 @@
 // The udsbus client: the public Client class and its verbs (publish, subscribe, serve, request,
 // send, broadcast, flush, call, close, input flow control), composed from the connection, the
-// outbox, request correlation, the responder and inbound dispatch. Imports protocol/ and transport/.
+// outbox, request correlation, the responder and inbound dispatch. Imports node:events, protocol/, client/.
 
 import { EventEmitter } from 'node:events';
 import { toBytes } from '../protocol/bytes.js';

@@ -1,5 +1,6 @@
 // Dispatch of what the daemon sends after the handshake: MSG to subscriptions, responders and
-// direct handlers; REPLY and CALL_REPLY to their waiters; GAP, PING/PONG, ERROR. Imports protocol/ only.
+// direct handlers; REPLY and CALL_REPLY to their waiters; GAP, PING/PONG, ERROR. Imports protocol/
+// and client/ types.
 
 import type { EventEmitter } from 'node:events';
 import { BusError, ErrorCode } from '../protocol/errors.js';
