@@ -183,11 +183,6 @@ export async function daemonMain(argv: string[]): Promise<number> {
     log(msg);
     return 1;
   }
-  log(
-    `udsbus ${packageVersion()} listening on ${daemon.path}${daemon.activated ? ' (socket passed by systemd)' : ''}`,
-  );
-  log(sockBufLine(sockBuf));
-  sdNotify(`READY=1\nSTATUS=listening on ${daemon.path}\nMAINPID=${process.pid}`);
   return await new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       process.removeListener('SIGTERM', onSignal);
@@ -207,5 +202,12 @@ export async function daemonMain(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Only now say we listen: whoever waits for this line may signal at once, and a SIGTERM
+    // before the handler above exists would kill the process without a graceful stop.
+    log(
+      `udsbus ${packageVersion()} listening on ${daemon.path}${daemon.activated ? ' (socket passed by systemd)' : ''}`,
+    );
+    log(sockBufLine(sockBuf));
+    sdNotify(`READY=1\nSTATUS=listening on ${daemon.path}\nMAINPID=${process.pid}`);
   });
 }
