@@ -194,6 +194,7 @@ export class Client extends EventEmitter {
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #pingsOut = 0;
   #lastInput = 0;
+  #inputPaused = false;
   #metrics: ClientMetrics = {
     sent: 0,
     dropped: 0,
@@ -252,6 +253,26 @@ export class Client extends EventEmitter {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** True between `pauseInput()` and `resumeInput()`. */
+  get inputPaused(): boolean {
+    return this.#inputPaused;
+  }
+
+  /**
+   * Stops reading from the daemon (the socket is paused; what the current chunk holds is still
+   * delivered), so a slow consumer of this client is seen by the daemon as a slow consumer.
+   */
+  pauseInput(): void {
+    this.#inputPaused = true;
+    this.#socket?.pause();
+  }
+
+  /** Reads from the daemon again after `pauseInput()`. */
+  resumeInput(): void {
+    this.#inputPaused = false;
+    this.#socket?.resume();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -364,6 +385,8 @@ export class Client extends EventEmitter {
   /** After each handshake: re-register subscriptions, then send what was queued offline. */
   #afterHandshake(): void {
     const socket = this.#socket!;
+    // A pause asked for while offline applies once the handshake (which must be read) is done.
+    if (this.#inputPaused) socket.pause();
     for (const sub of this.#subs.values()) {
       socket.write(
         encodeSub({
