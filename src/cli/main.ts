@@ -32,7 +32,6 @@ Commands:
   broadcast DATA                 send a message to every other client
   listen                         print direct and broadcast messages for this client
   status                         show the daemon's clients and subjects
-  bench SCENARIO                 measure throughput and latency (udsbus bench --help)
 
 Every command takes -s, --socket PATH and -h, --help.
   -V, --version                  print the version
@@ -610,16 +609,6 @@ export async function main(argv: string[]): Promise<number> {
         return await listen(rest);
       case 'status':
         return await status(rest);
-      case 'bench': {
-        // bench.js is written by the benchmark suite; until it exists the command says so.
-        const specifier: string = './bench.js';
-        const mod = (await import(specifier).catch(() => null)) as {
-          benchCommand: (a: string[]) => Promise<number>;
-        } | null;
-        if (mod === null)
-          throw new BusError(ErrorCode.UNKNOWN_OP, 'udsbus bench is not built in this version');
-        return await mod.benchCommand(rest);
-      }
       default:
         throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
     }
