@@ -45,10 +45,58 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['../broker/*', '../daemon/*', '../cli/*'] }],
     },
   },
+  // The CLI, allow-listed: node built-ins, itself, the client, protocol/ and util/ (never the
+  // broker, transport or daemon: bin/udsbus.js routes `udsbus daemon`).
   {
-    files: ['src/cli/**'],
+    files: ['src/cli/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['../broker/*', '../transport/*'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!node:|\\./|\\.\\./(client|protocol|util)/)',
+              message:
+                'src/cli may import only node:*, src/cli, src/client, src/protocol, src/util',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/cli/commands/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!node:|\\./|\\.\\./[^./][^/]*$|\\.\\./\\.\\./(client|protocol|util)/)',
+              message:
+                'src/cli may import only node:*, src/cli, src/client, src/protocol, src/util',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/util/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!node:|\\./)', message: 'src/util may import only node:*' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression', message: 'no dynamic import() in src/' },
+      ],
     },
   },
   {
