@@ -9,6 +9,7 @@ export const DAEMON_OPTIONS = {
     type: 'string',
     short: 's',
     arg: 'PATH',
+    see: 'see [Socket path](#socket-path)',
     help: 'socket path, or @name for an abstract socket',
     default: '$UDSBUS_SOCKET, $XDG_RUNTIME_DIR/udsbus/bus.sock, /tmp/udsbus-<uid>/bus.sock',
   },
@@ -39,6 +40,7 @@ export const DAEMON_OPTIONS = {
   'flow-window': {
     type: 'string',
     arg: 'BYTES',
+    see: 'see [Flow control](#flow-control)',
     help: 'pause producers while a client has more than this pending; 0 = off',
     default: '524288',
   },
@@ -51,6 +53,7 @@ export const DAEMON_OPTIONS = {
   'sock-buf': {
     type: 'string',
     arg: 'BYTES',
+    see: 'see [Socket buffers](#socket-buffers)',
     help: 'send buffer (SO_SNDBUF) asked for on each client socket; 0 = system default (needs the native helper)',
     default: '1048576',
   },
@@ -81,6 +84,7 @@ export const DAEMON_OPTIONS = {
   quiet: {
     type: 'boolean',
     short: 'q',
+    see: 'see [Log lines](#log-lines)',
     help: 'log only start, stop and daemon errors (no per-client lines)',
   },
   help: { type: 'boolean', short: 'h', help: 'show this help' },

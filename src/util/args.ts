@@ -20,6 +20,8 @@ export interface OptionSpec {
   readonly help: string;
   /** The default, as help and the docs show it. */
   readonly default?: string;
+  /** Docs only: a Markdown pointer appended in the generated tables (`see [Flow control](#flow-control)`). */
+  readonly see?: string;
 }
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
@@ -134,7 +136,8 @@ export function optionsTable(specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([name, s]) => {
     const long = `\`--${name}${s.type === 'string' ? ` ${s.arg ?? 'VALUE'}` : ''}\``;
     const label = s.short === undefined ? long : `\`-${s.short}\`, ${long}`;
-    return `| ${esc(label)} | ${s.default === undefined ? '' : esc(`\`${s.default}\``)} | ${esc(s.help)} |`;
+    const what = s.see === undefined ? s.help : `${s.help}; ${s.see}`;
+    return `| ${esc(label)} | ${s.default === undefined ? '' : esc(`\`${s.default}\``)} | ${esc(what)} |`;
   });
   return ['| option | default | what it does |', '| --- | --- | --- |', ...rows].join('\n');
 }
