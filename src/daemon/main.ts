@@ -2,7 +2,7 @@
 // routes `udsbus daemon` here, so the CLI never imports the daemon.
 // Imports broker/ (types), transport/, protocol/, util/ and ./daemon.
 
-import type { BrokerOptions } from '../broker/broker.js';
+import type { BrokerOptions } from '../broker/index.js';
 import { BusError } from '../protocol/errors.js';
 import { DAEMON_SOCK_BUF, nativeProblem, wmemMax } from '../transport/sock-buf.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
