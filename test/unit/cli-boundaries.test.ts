@@ -29,7 +29,7 @@ async function boundaryLinter(): Promise<ESLint> {
     cwd: ROOT,
     overrideConfigFile: true,
     overrideConfig: [
-      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as Linter.Parser } },
+      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },
       ...blocks,
     ],
   });
