@@ -94,58 +94,68 @@ export async function main(
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
   process.stderr.on('error', () => undefined);
-  const [name, ...rest] = argv;
-  if (name === undefined) {
-    process.stderr.write(mainHelp());
-    return 2;
-  }
-  if (name === '-h' || name === '--help') {
-    process.stdout.write(mainHelp());
-    return 0;
-  }
-  if (name === '-V' || name === '--version') {
-    process.stdout.write(`udsbus ${packageVersion()}\n`);
-    return 0;
-  }
-  if (name === 'help') {
-    const topic = rest[0];
-    if (topic === undefined) {
-      process.stdout.write(mainHelp());
-      return 0;
-    }
-    const c = findCommand(topic);
-    if (c === undefined)
-      return reportError(new UsageError(`unknown command ${JSON.stringify(topic)}`), undefined);
-    process.stdout.write(commandHelp(c));
-    return 0;
-  }
-  const command = findCommand(name);
-  if (command === undefined)
-    return reportError(new UsageError(`unknown command ${JSON.stringify(name)}`), undefined);
-  if (wantsHelp(rest)) {
-    process.stdout.write(commandHelp(command));
-    return 0;
-  }
   const out = new Output();
+  let code = await dispatch(argv, stdin, out);
   const signals = onSignals();
-  const stopped = Promise.race([
-    signals.stopped,
-    out.whenEnded().then((): StopReason => 'output-closed'),
-  ]);
-  const ctx: Context = { out, stopped, stdin };
-  let code: number;
-  try {
-    code = await command.run(rest, ctx);
-  } catch (err) {
-    code = reportError(err, command.name);
-  }
   await out.flush();
   signals.dispose();
   const ended = out.ended;
   // The reader went away (`| head -1`): that ends the command quietly, like mosquitto_sub.
   if (ended !== undefined && !ended.quiet) {
     note(`cannot write to stdout: ${ended.error.code ?? ended.error.message}`);
-    return 1;
+    code = 1;
   }
   return code;
+}
+
+async function dispatch(
+  argv: readonly string[],
+  stdin: NodeJS.ReadableStream,
+  out: Output,
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    process.stderr.write(mainHelp());
+    return 2;
+  }
+  if (name === '-h' || name === '--help') {
+    out.write(mainHelp());
+    return 0;
+  }
+  if (name === '-V' || name === '--version') {
+    out.line(`udsbus ${packageVersion()}`);
+    return 0;
+  }
+  if (name === 'help') {
+    const topic = rest[0];
+    if (topic === undefined) {
+      out.write(mainHelp());
+      return 0;
+    }
+    const c = findCommand(topic);
+    if (c === undefined)
+      return reportError(new UsageError(`unknown command ${JSON.stringify(topic)}`), undefined);
+    out.write(commandHelp(c));
+    return 0;
+  }
+  const command = findCommand(name);
+  if (command === undefined)
+    return reportError(new UsageError(`unknown command ${JSON.stringify(name)}`), undefined);
+  if (wantsHelp(rest)) {
+    out.write(commandHelp(command));
+    return 0;
+  }
+  const signals = onSignals();
+  const stopped = Promise.race([
+    signals.stopped,
+    out.whenEnded().then((): StopReason => 'output-closed'),
+  ]);
+  const ctx: Context = { out, stopped, stdin };
+  try {
+    return await command.run(rest, ctx);
+  } catch (err) {
+    return reportError(err, command.name);
+  } finally {
+    signals.dispose();
+  }
 }

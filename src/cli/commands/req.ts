@@ -3,6 +3,7 @@
 import { intOption, parseOptions, UsageError, type OptionSpecs } from '../../util/args.js';
 import {
   checkSubject,
+  note,
   SOCKET_OPTION,
   HELP_OPTION,
   open,
@@ -41,6 +42,12 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
     throw new UsageError('give only one of DATA and --file');
   const timeoutMs = intOption(values.timeout, '--timeout', 1, 0xffffffff) ?? 5000;
   const opts = publishOptions(values);
+  if (
+    data === undefined &&
+    values.file === undefined &&
+    (ctx.stdin as { isTTY?: boolean }).isTTY === true
+  )
+    note('reading the request body from stdin until end of input (Ctrl-D)');
   const body =
     data !== undefined
       ? Buffer.from(data)
