@@ -1,5 +1,5 @@
 // What a `udsbus` subcommand is ({ name, summary, help, options, run }), the context it runs in,
-// and the helpers every command shares. Imports client/, protocol/ and util/ only.
+// and the helpers every command shares. Imports client/, protocol/, util/ and ./output (a type).
 
 import { connect, defaultSocketPath, type Client, type BusError } from '../client/index.js';
 import { subjectProblem } from '../protocol/subject.js';

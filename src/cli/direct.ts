@@ -1,4 +1,5 @@
 // Sends one direct or broadcast message and waits for the daemon to accept it (send, broadcast).
+// Imports client/ types and ./command.
 
 import type { BusError, PublishOptions } from '../client/index.js';
 import { open } from './command.js';

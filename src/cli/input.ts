@@ -1,5 +1,5 @@
 // Payloads from the command line, a file or stdin, always as bytes (never decoded): stdin whole,
-// or one message per line (split on \n only). Imports node only.
+// or one message per line (split on \n only). Imports node:fs and ./command (CliFailure).
 
 import { readFile } from 'node:fs/promises';
 import { CliFailure } from './command.js';

@@ -1,4 +1,4 @@
-// The message options shared by pub, send and broadcast (priority, headers, type), checked
+// The message options shared by pub, req, send and broadcast (priority, headers, type), checked
 // before connecting. Imports client/ types and util/.
 
 import type { PublishOptions } from '../client/index.js';
