@@ -1,8 +1,8 @@
-// ESLint flat config: typescript-eslint strictTypeChecked, plus import boundaries per folder.
+// ESLint flat config: typescript-eslint strictTypeChecked, plus the import allow-lists of src/
+// (scripts/eslint-boundaries.mjs).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-
-const nodeBuiltins = ['node:*', 'fs', 'net', 'os', 'path', 'child_process', 'http'];
+import { boundaries } from './scripts/eslint-boundaries.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'scripts/**', 'bin/**', 'eslint.config.js'] },
@@ -24,78 +24,20 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  ...boundaries,
   {
-    files: ['src/protocol/**'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [...nodeBuiltins, '../*'] }],
-    },
-  },
-  {
+    // Time comes into the broker through the Clock in its options, so tests can fake it.
     files: ['src/broker/**'],
     rules: {
-      'no-restricted-imports': [
+      'no-restricted-globals': [
         'error',
-        { patterns: [...nodeBuiltins, '../transport/*', '../client/*', '../daemon/*', '../cli/*'] },
+        ...['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval'].map(
+          (name) => ({ name, message: 'use the Clock from the options' }),
+        ),
       ],
-    },
-  },
-  {
-    files: ['src/client/**'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['../broker/*', '../daemon/*', '../cli/*'] }],
-    },
-  },
-  // The CLI, allow-listed: node built-ins, itself, the client, protocol/ and util/ (never the
-  // broker, transport or daemon: bin/udsbus.js routes `udsbus daemon`).
-  {
-    files: ['src/cli/*.ts'],
-    rules: {
-      'no-restricted-imports': [
+      'no-restricted-properties': [
         'error',
-        {
-          patterns: [
-            {
-              regex: '^(?!node:|\\./|\\.\\./(client|protocol|util)/)',
-              message:
-                'src/cli may import only node:*, src/cli, src/client, src/protocol, src/util',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/cli/commands/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^(?!node:|\\./|\\.\\./[^./][^/]*$|\\.\\./\\.\\./(client|protocol|util)/)',
-              message:
-                'src/cli may import only node:*, src/cli, src/client, src/protocol, src/util',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/util/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ regex: '^(?!node:|\\./)', message: 'src/util may import only node:*' }] },
-      ],
-    },
-  },
-  {
-    files: ['src/**'],
-    rules: {
-      'no-restricted-syntax': [
-        'error',
-        { selector: 'ImportExpression', message: 'no dynamic import() in src/' },
+        { object: 'Date', property: 'now', message: 'use the Clock from the options' },
       ],
     },
   },

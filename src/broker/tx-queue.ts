@@ -2,8 +2,7 @@
 // bounded by bytes and by count. Entries are kept as (sid, bytes) pairs in parallel arrays, so
 // queuing a message allocates nothing per message. Imports only protocol/.
 
-import { varintSize, writeVarint } from '../protocol/varint.js';
-import { Op } from '../protocol/constants.js';
+import { writeMsgHead } from '../protocol/delivery-frames.js';
 
 /** sid value marking an entry that is already a whole frame. */
 export const WHOLE_FRAME = -1;
@@ -36,13 +35,6 @@ class Level {
  * prefix (`len | 0x11 | sid`), so accounting needs no varint sizing on the hot path.
  */
 export const ENTRY_OVERHEAD = 12;
-
-/** Wire size of an entry: whole frames as they are; MSG entries get `len | 0x11 | sid` prepended. */
-export function entrySize(sid: number, buf: Uint8Array): number {
-  if (sid === WHOLE_FRAME) return buf.length;
-  const body = 1 + varintSize(sid) + buf.length;
-  return varintSize(body) + body;
-}
 
 /** A dropped entry, as reported to the slow-consumer accounting. */
 export interface Dropped {
@@ -78,21 +70,6 @@ export class TxQueue {
     while (i < this.#levels.length && this.#levels[i]!.priority > priority) i++;
     this.#levels.splice(i, 0, level);
     return level;
-  }
-
-  /** The entry take() would write next, without removing it; null when empty. */
-  peek(): { priority: number; sid: number; id: number; bytes: Uint8Array } | null {
-    for (const level of this.#levels) {
-      if (level.head < level.sids.length) {
-        return {
-          priority: level.priority,
-          sid: level.sids[level.head]!,
-          id: level.ids[level.head]!,
-          bytes: level.bufs[level.head]!,
-        };
-      }
-    }
-    return null;
   }
 
   /**
@@ -168,12 +145,7 @@ export class TxQueue {
         const sid = sids[i]!;
         const buf = bufs[i]!;
         const n = buf.length;
-        if (sid !== WHOLE_FRAME) {
-          // Layout: varint(len) | 0x11 | varint(sid) | envelope
-          off = writeVarint(out, off, 1 + (sid < 0x80 ? 1 : varintSize(sid)) + n);
-          out[off++] = Op.MSG;
-          off = writeVarint(out, off, sid);
-        }
+        if (sid !== WHOLE_FRAME) off = writeMsgHead(out, off, sid, n);
         if (n <= 64) for (let k = 0; k < n; k++) out[off + k] = buf[k]!;
         else out.set(buf, off);
         off += n;

@@ -31,6 +31,15 @@ Every command takes -s, --socket PATH and -h, --help ('udsbus help COMMAND').
 /** How long a command may take to wind down after SIGINT/SIGTERM before the CLI exits anyway. */
 const STOP_GRACE_MS = 1000;
 
+/** What the responder said, without the client's "the responder for X failed: " framing. */
+function responderText(err: BusError): string {
+  const subject = err.detail?.['subject'];
+  const prefix = typeof subject === 'string' ? `the responder for ${subject} failed: ` : undefined;
+  return prefix !== undefined && err.message.startsWith(prefix)
+    ? err.message.slice(prefix.length)
+    : err.message;
+}
+
 /**
  * Maps a failure to its message and exit code: usage errors 2; bus and operational errors 1;
  * anything else is a bug in udsbus, said as such (exit 1), never as a usage error.
@@ -43,7 +52,11 @@ export function reportError(err: unknown, command: string | undefined): number {
     return 2;
   }
   if (err instanceof BusError) {
-    note(err.code === ErrorCode.RESPONDER_FAILED ? `responder error: ${err.message}` : err.message);
+    note(
+      err.code === ErrorCode.RESPONDER_FAILED
+        ? `responder error: ${responderText(err)}`
+        : err.message,
+    );
     return 1;
   }
   if (err instanceof CliFailure) {

@@ -1,14 +1,17 @@
 // The udsbus daemon: composes broker + unix transport into a running daemon that can be stopped.
-// Imports broker/, transport/, protocol/ and util/; argv and signals are main.ts's.
+// Imports broker/, transport/ and util/; argv and signals are main.ts's.
 
 import { Broker, type BrokerOptions } from '../broker/broker.js';
-import { closeUnix, listenUnix } from '../transport/unix-server.js';
+import { inheritedListenFd } from '../transport/systemd.js';
+import { closeUnix, listenInherited, listenUnix } from '../transport/unix-server.js';
 import { DAEMON_SOCK_BUF } from '../transport/sock-buf.js';
 import { packageVersion } from '../util/version.js';
 
 /** A running daemon. */
 export interface RunningDaemon {
   path: string;
+  /** True when systemd passed the listening socket in (socket activation). */
+  activated: boolean;
   broker: Broker;
   stop(): Promise<void>;
 }
@@ -31,10 +34,18 @@ export async function startDaemon(
     ...options,
     log: quiet ? () => undefined : log,
   });
-  const server = await listenUnix(broker, path, sockBuf);
+  // Socket activation: systemd bound the socket; its path is whatever the unit says.
+  const passed = inheritedListenFd();
+  const server =
+    passed !== null
+      ? await listenInherited(broker, passed.fd, sockBuf)
+      : await listenUnix(broker, path, sockBuf);
+  const address = server.address();
+  const where = passed !== null && typeof address === 'string' && address !== '' ? address : path;
   let stopping: Promise<void> | undefined;
   return {
-    path,
+    path: where,
+    activated: passed !== null,
     broker,
     stop: () => {
       stopping ??= (async () => {
@@ -44,7 +55,7 @@ export async function startDaemon(
           log(
             `shutdown: ${dropped} queued messages could not be flushed within ${shutdownTimeoutMs} ms`,
           );
-        await closeUnix(server, path);
+        await closeUnix(server, where);
       })();
       return stopping;
     },

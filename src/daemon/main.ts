@@ -5,6 +5,7 @@
 import type { BrokerOptions } from '../broker/index.js';
 import { BusError } from '../protocol/errors.js';
 import { DAEMON_SOCK_BUF, nativeProblem, wmemMax } from '../transport/sock-buf.js';
+import { sdNotify } from '../transport/systemd.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
 import { intOption, parseOptions, UsageError } from '../util/args.js';
 import { packageVersion } from '../util/version.js';
@@ -92,13 +93,16 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
     );
     return 1;
   }
-  log(`listening on ${path} (udsbus ${packageVersion()})`);
+  const how = daemon.activated ? ', socket passed by systemd' : '';
+  log(`listening on ${daemon.path} (udsbus ${packageVersion()}${how})`);
   log(sockBufLine(sockBuf));
+  sdNotify(`READY=1\nSTATUS=listening on ${daemon.path}\nMAINPID=${process.pid}`);
   return await new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       process.removeListener('SIGTERM', onSignal);
       process.removeListener('SIGINT', onSignal);
       log(`${sig}: stopping (flushing queues, up to ${shutdownTimeout} ms)`);
+      sdNotify('STOPPING=1');
       daemon.stop().then(
         () => {
           log('stopped');

@@ -1,7 +1,20 @@
 // Fixed-width little-endian integers, ASCII strings and byte copies on Uint8Arrays: the
-// primitives of every binary layout. Imports nothing.
+// primitives of every binary layout, and the shared UTF-8 codecs. Imports nothing.
 
 export const textEncoder = new TextEncoder();
+
+/** A UTF-8 decoder that throws on invalid input; stateless without `{ stream: true }`, so shared. */
+export const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** True when `bytes` are valid UTF-8. */
+export function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Writes a uint32 little-endian at `off`; returns the offset after it. */
 export function writeU32(buf: Uint8Array, off: number, v: number): number {

@@ -1,8 +1,9 @@
 // CBOR for control frames: cborg in its strict modes, behind a small structural pre-scan.
 // cborg refuses tags, indefinite lengths, duplicate keys, non-minimal integers, undefined, NaN
-// and Infinity; the pre-scan adds what it has no option for. Imports cborg and errors only.
+// and Infinity; the pre-scan adds what it has no option for. Imports cborg, bytes and errors.
 
 import { decode, encode } from 'cborg';
+import { isUtf8 } from './bytes.js';
 import { protocolError } from './errors.js';
 
 /** Bounds on one decoded CBOR item. */
@@ -61,7 +62,7 @@ interface ScanState {
 /**
  * Walks one CBOR item (RFC 8949 section 3) without building it, for the rules cborg has no
  * option for: depth, item counts, lengths that run past the input (before anything is
- * allocated), text-only map keys, simple values, and integers sent as floats.
+ * allocated), text-only map keys, valid UTF-8 text, simple values, and integers sent as floats.
  */
 function scanItem(b: Uint8Array, s: ScanState, depth: number): void {
   const { maxDepth, maxItems } = s.limits;
@@ -90,8 +91,10 @@ function scanItem(b: Uint8Array, s: ScanState, depth: number): void {
     case 1: // negative integer
       return;
     case 2: // byte string
-    case 3: // text string
+    case 3: // text string (cborg would replace bad UTF-8 with U+FFFD; refuse it instead)
       if (s.off + arg > b.length) throw protocolError('truncated CBOR string');
+      if (major === 3 && !isUtf8(b.subarray(s.off, s.off + arg)))
+        throw protocolError('CBOR text string is not valid UTF-8');
       s.off += arg;
       return;
     case 4: // array

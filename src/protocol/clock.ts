@@ -12,6 +12,8 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
   setInterval(fn: () => void, ms: number): TimerHandle;
   clearInterval(handle: TimerHandle): void;
+  /** Runs `fn` soon, after the I/O of the current event-loop turn (setImmediate). Optional. */
+  defer?(fn: () => void): void;
 }
 
 type Unrefable = { unref?: () => unknown };
@@ -31,6 +33,9 @@ export const systemClock: Clock = {
     return t;
   },
   clearInterval: (h) => clearInterval(h as Parameters<typeof clearInterval>[0]),
+  defer: (fn) => {
+    setImmediate(fn);
+  },
 };
 
 /**
@@ -69,6 +74,11 @@ export class ManualClock implements Clock {
 
   clearInterval(handle: TimerHandle): void {
     this.#timers.delete(handle as number);
+  }
+
+  /** Runs `fn` in a microtask: deferred work does not wait for time to move. */
+  defer(fn: () => void): void {
+    queueMicrotask(fn);
   }
 
   /** Timers waiting to fire. */

@@ -1,7 +1,7 @@
 // Numbers of protocol v1 that every layout shares: version, magic, op codes, flag bits, status
 // bytes, slow-consumer policies. docs/PROTOCOL.md is the spec. Imports errors only.
 
-import { ErrorCode, type WireErrorCode } from './errors.js';
+import { ErrorCode, type ErrorCodeValue } from './errors.js';
 
 /** The protocol version this code speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -55,15 +55,18 @@ export const ReplyStatus = {
   RESPONDER_GONE: 3,
   /** The daemon refused the request for its subject; the payload is a UTF-8 message. */
   BAD_SUBJECT: 4,
+  /** Nobody answered before the request's timeoutMs; the payload is a UTF-8 message. */
+  TIMEOUT: 5,
 } as const;
 export type ReplyStatusValue = (typeof ReplyStatus)[keyof typeof ReplyStatus];
 
 /** The error code a requester reports for each non-OK REPLY status. */
-export const REPLY_STATUS_ERRORS: Readonly<Record<number, WireErrorCode>> = {
+export const REPLY_STATUS_ERRORS: Readonly<Record<number, ErrorCodeValue>> = {
   [ReplyStatus.ERROR]: ErrorCode.RESPONDER_FAILED,
   [ReplyStatus.NO_RESPONDERS]: ErrorCode.NO_RESPONDERS,
   [ReplyStatus.RESPONDER_GONE]: ErrorCode.RESPONDER_GONE,
   [ReplyStatus.BAD_SUBJECT]: ErrorCode.BAD_SUBJECT,
+  [ReplyStatus.TIMEOUT]: ErrorCode.TIMEOUT,
 };
 
 /** RES status byte (responder to daemon). */

@@ -2,7 +2,7 @@
 // with the header block `varint count | count × (varint len | utf8 key | varint len | utf8 value)`.
 // Imports only the rest of protocol/.
 
-import { readU32, textEncoder, writeU32 } from './bytes.js';
+import { readU32, strictUtf8, textEncoder, writeU32 } from './bytes.js';
 import { EXTRAS_FLAGS, Flag, hex2 } from './constants.js';
 import { protocolError } from './errors.js';
 import { readVarint, varintSize, writeVarint } from './varint.js';
@@ -34,8 +34,6 @@ export interface DecodedTail {
   headers: Record<string, string> | undefined;
   data: Uint8Array;
 }
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Validates extras and encodes them once (type range, header strings). */
 export function encodeExtras(extras: MessageExtras | undefined): EncodedExtras {

@@ -7,6 +7,11 @@ export interface ClientStatus {
   name: string;
   /** The process id the client claimed in its HELLO, or null. */
   pid: number | null;
+  /**
+   * The peer's credentials as the kernel recorded them at connect time (SO_PEERCRED): these
+   * cannot be forged. Null when the daemon cannot read them (no native helper, in-memory pair).
+   */
+  peer: { pid: number; uid: number; gid: number } | null;
   subscriptions: number;
   queuedBytes: number;
   queuedMsgs: number;
@@ -29,6 +34,8 @@ export interface StatusTotals {
   msgsDelivered: number;
   dropped: number;
   pendingRequests: number;
+  /** RES frames dropped because their request had timed out or was already answered. */
+  lateReplies: number;
 }
 
 /** The answer to the `status` control call. */

@@ -17,8 +17,3 @@ export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string 
 export function isAbstract(path: string): boolean {
   return path.startsWith('@');
 }
-
-/** The path as node:net wants it: `@name` becomes `\0name`. */
-export function netPath(path: string): string {
-  return isAbstract(path) ? `\0${path.slice(1)}` : path;
-}

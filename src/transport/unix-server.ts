@@ -1,23 +1,31 @@
 // Listens on a Unix socket (path or abstract) and attaches each connection to a Broker.
-// Owns the socket file: 0700 folder, 0600 socket, stale-socket probe, removal on close.
+// Owns the socket file: a trusted 0700 folder, a lock held for the daemon's life, the
+// stale-socket probe, a 0600 socket, removal on close.
 
-import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { Broker } from '../broker/broker.js';
+import type { Attachable } from '../protocol/conn.js';
 import { BusError, ErrorCode } from '../protocol/errors.js';
-import { isAbstract, netPath } from './socket-path.js';
-import { setSendBuffer } from './sock-buf.js';
+import { connectSocket, listenAbstract } from './connect.js';
+import { lockSocketPath, type PathLock } from './lock.js';
+import { isAbstract } from './socket-path.js';
+import { currentUid, folderProblem } from './socket-trust.js';
+import { peerCredentials, setSendBuffer } from './sock-buf.js';
 
 /** Attaches one socket to the broker: bytes in, bytes out, drain and close. */
-export function attachSocket(broker: Broker, socket: Socket, sockBuf = 0): void {
+export function attachSocket(broker: Attachable, socket: Socket, sockBuf = 0): void {
   socket.setNoDelay?.(true);
   if (sockBuf > 0) setSendBuffer(socket, sockBuf);
+  const peer = peerCredentials(socket);
   const events = broker.attach({
+    ...(peer !== undefined && { peer }),
     write: (bytes) => socket.write(bytes),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
-    end: () => socket.end(),
+    // Written bytes are in the peer's receive queue once 'finish' fires, so closing the fd
+    // then loses nothing, and a peer that never ends its side does not keep the socket open.
+    end: () => socket.end(() => socket.destroy()),
     destroy: () => socket.destroy(),
   });
   socket.on('data', events.data);
@@ -31,7 +39,7 @@ export function attachSocket(broker: Broker, socket: Socket, sockBuf = 0): void 
 /** Resolves true when something accepts a connection at `path`. */
 export function probe(path: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = createConnection(netPath(path));
+    const sock = connectSocket(path);
     const timer = setTimeout(() => {
       sock.destroy();
       resolve(true); // something holds the path but does not answer quickly: treat as live
@@ -48,35 +56,69 @@ export function probe(path: string, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-/** Creates the socket's folder (0700) when it is missing; refuses a folder owned by another user. */
+/**
+ * Creates the socket's folder (0700) when it is missing; refuses a folder that is a symlink,
+ * belongs to another user, or that others may write to (folderProblem).
+ */
 function prepareFolder(path: string): void {
   const dir = dirname(path);
-  let created = false;
-  try {
-    statSync(dir);
-  } catch {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    created = true;
-  }
-  const st = statSync(dir);
-  const uid = process.getuid?.() ?? 0;
-  if (!created && /\/udsbus(-\d+)?$/.test(dir) && st.uid !== uid) {
-    throw new BusError(
-      ErrorCode.ADDRESS_IN_USE,
-      `socket folder ${dir} belongs to uid ${st.uid}, not to this user (${uid})`,
-    );
-  }
-  if (created) chmodSync(dir, 0o700);
+  // mkdir's mode is filtered by the umask: set it again on a folder created here.
+  if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dir, 0o700);
+  const problem = folderProblem(dir, currentUid());
+  if (problem !== null)
+    throw new BusError(ErrorCode.ADDRESS_IN_USE, `refusing to listen: ${problem}`);
+}
+
+const locks = new WeakMap<Server, PathLock>();
+/** Servers on a socket systemd passed in: the socket file is systemd's, never removed here. */
+const inherited = new WeakSet<Server>();
+
+/**
+ * Listens on an already bound and listening socket `fd` (systemd socket activation): no
+ * folder, lock, probe or unlink — the socket and its file belong to the service manager.
+ */
+export async function listenInherited(
+  broker: Attachable,
+  fd: number,
+  sockBuf = 0,
+): Promise<Server> {
+  const server = createServer({ pauseOnConnect: false }, (socket) =>
+    attachSocket(broker, socket, sockBuf),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', () => undefined);
+  inherited.add(server);
+  return server;
 }
 
 /**
- * Starts listening on `path`. Refuses when a live server answers there; removes a stale socket
- * file only after a failed connect probe. The socket file is created 0600.
+ * Starts listening on `path`. Refuses an untrusted folder, a lock another daemon holds, or a
+ * live server answering there; removes a stale socket file only after a failed connect probe.
+ * The socket file is created 0600.
  */
-export async function listenUnix(broker: Broker, path: string, sockBuf = 0): Promise<Server> {
+export async function listenUnix(broker: Attachable, path: string, sockBuf = 0): Promise<Server> {
+  const abstract = isAbstract(path);
+  const lock = abstract ? null : (prepareFolder(path), lockSocketPath(path));
+  try {
+    const server = await listenLocked(broker, path, sockBuf);
+    if (lock !== null) locks.set(server, lock);
+    return server;
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
+
+/** listenUnix once the folder is ready and the lock (if any) is held. */
+async function listenLocked(broker: Attachable, path: string, sockBuf: number): Promise<Server> {
   const abstract = isAbstract(path);
   if (!abstract) {
-    prepareFolder(path);
     let exists = false;
     try {
       exists = lstatSync(path).isSocket();
@@ -107,7 +149,8 @@ export async function listenUnix(broker: Broker, path: string, sockBuf = 0): Pro
           );
         } else reject(err);
       });
-      server.listen(netPath(path), () => resolve());
+      if (abstract) listenAbstract(server, path).then(resolve, reject);
+      else server.listen(path, () => resolve());
     });
   } finally {
     process.umask(oldMask);
@@ -117,14 +160,16 @@ export async function listenUnix(broker: Broker, path: string, sockBuf = 0): Pro
   return server;
 }
 
-/** Stops accepting and removes the socket file (if it is still ours). */
+/** Stops accepting and removes the socket file (if it is still ours, and not systemd's). */
 export async function closeUnix(server: Server, path: string): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!isAbstract(path)) {
+  if (!isAbstract(path) && !inherited.has(server)) {
     try {
       unlinkSync(path);
     } catch {
       // already gone
     }
   }
+  // Last: until the socket file is gone, a starting daemon must still see the lock held.
+  locks.get(server)?.release();
 }

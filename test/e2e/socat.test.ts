@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
@@ -12,7 +13,11 @@ import { DaemonProc, requireCommand, tempDir } from '../helpers/processes.js';
 const socat = requireCommand('socat');
 
 function viaSocat(path: string, input: Uint8Array): Uint8Array[] {
-  const r = spawnSync('socat', ['-t', '2', '-', `UNIX-CONNECT:${path}`], { input, timeout: 5000 });
+  // socat addresses an abstract name at its exact length, as D-Bus and systemd do.
+  const address = path.startsWith('@')
+    ? `ABSTRACT-CONNECT:${path.slice(1)}`
+    : `UNIX-CONNECT:${path}`;
+  const r = spawnSync('socat', ['-t', '2', '-', address], { input, timeout: 5000 });
   assert.equal(r.status, 0, r.stderr.toString());
   const frames: Uint8Array[] = [];
   new FrameDecoder(1 << 20).push(r.stdout, (b) => frames.push(b.slice()));
@@ -39,6 +44,27 @@ void test(
     } finally {
       await d.stop();
       tmp.cleanup();
+    }
+  },
+);
+
+void test(
+  'socat: an abstract socket is reachable at the exact name length (ABSTRACT-CONNECT)',
+  { skip: socat === true ? false : socat },
+  async () => {
+    const name = `@udsbus-e2e-${process.pid}-${Date.now()}`;
+    const d = await DaemonProc.start(name);
+    try {
+      const hello = decodeServerHello(viaSocat(name, encodeHello(1, { name: 'socat' }))[0]!);
+      assert.equal(hello.server, 'udsbus');
+      // The kernel lists the name without padding: exactly '@' + name.
+      const table = readFileSync('/proc/net/unix', 'utf8');
+      assert.ok(
+        table.split('\n').some((l) => l.endsWith(` ${name}`)),
+        'name bound at its exact length',
+      );
+    } finally {
+      await d.stop();
     }
   },
 );

@@ -24,6 +24,7 @@ import {
   type SubFields,
 } from '../../src/protocol/control-frames.js';
 import { encodeReq, encodeRes, encodeSend, encodePub } from '../../src/protocol/message-frames.js';
+import { ManualClock } from '../../src/protocol/clock.js';
 import { MemPeer, helloPeer, tick } from '../helpers/mem-conn.js';
 
 const enc = new TextEncoder();
@@ -123,11 +124,16 @@ void test('handshake: a malformed HELLO map is BUS_ERR_PROTOCOL', async () => {
   assert.equal(p.ended, true);
 });
 
-void test('handshake: no HELLO within the timeout gets BUS_ERR_HANDSHAKE', async () => {
-  const broker = makeBroker({ handshakeTimeoutMs: 20 });
+void test('handshake: no HELLO within the timeout gets BUS_ERR_HANDSHAKE, at the exact deadline', async () => {
+  const clock = new ManualClock();
+  const broker = makeBroker({ handshakeTimeoutMs: 20, clock });
   const p = new MemPeer(broker);
   p.send(Uint8Array.from([0x10])); // a length prefix, no body
-  await new Promise((r) => setTimeout(r, 60));
+  clock.advance(19);
+  await tick();
+  assert.deepEqual(p.errors(), [], 'not before the deadline');
+  clock.advance(1);
+  await tick();
   const e = p.errors();
   assert.equal(e.length, 1);
   assert.equal(e[0]!.code, ErrorCode.HANDSHAKE);
@@ -668,7 +674,7 @@ void test('status call returns clients, subjects and totals; unknown ops get UNK
   );
   assert.deepEqual(
     { ...r.totals },
-    { msgsIn: 1, msgsDelivered: 2, dropped: 0, pendingRequests: 0 },
+    { msgsIn: 1, msgsDelivered: 2, dropped: 0, pendingRequests: 0, lateReplies: 0 },
   );
   assert.deepEqual(
     [replies[1]!.cid, replies[1]!.ok, replies[1]!.code],
@@ -807,18 +813,19 @@ void test('flow window: a `disconnect` subscriber over the window pauses its pro
 });
 
 void test('flow window: a client that does not drain within flowWaitMs releases its producers and stops pacing', async () => {
+  const clock = new ManualClock();
   const { broker, s, p } = await saturated({
     flowWindowBytes: 2048,
     flowWaitMs: 30,
     maxQueueBytes: 1 << 20,
+    clock,
   });
   p.send(pubs('w', 30, 100));
   assert.equal(p.paused, true);
-  const t0 = Date.now();
-  while (p.paused && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5));
-  const waited = Date.now() - t0;
-  assert.equal(p.paused, false, 'the stuck consumer let its producer go');
-  assert.ok(waited >= 20 && waited < 1000, `released after ${waited} ms`);
+  clock.advance(29);
+  assert.equal(p.paused, true, 'still paced 1 ms before flowWaitMs');
+  clock.advance(1);
+  assert.equal(p.paused, false, 'the stuck consumer let its producer go at flowWaitMs');
   // No more pacing until the consumer drains: the backlog grows (within maxQueueBytes).
   p.send(pubs('w', 100, 100));
   await tick();

@@ -1,4 +1,5 @@
-// Tests the CBOR guard of control frames: tags, indefinite lengths, depth, item counts, keys, trailing bytes.
+// Tests the CBOR guard of control frames: tags, indefinite lengths, depth, item counts, keys,
+// UTF-8, minimal encodings, trailing bytes.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -128,6 +129,14 @@ void test('duplicate map keys and non-minimal integers are refused', () => {
   refused([0x19, 0x00, 0x10], 'malformed CBOR'); // 16 in three bytes
   refused([0x78, 0x01, 0x61], 'malformed CBOR'); // text length 1 in two bytes
   refused([0x1b, 0x00, 0x20, 0, 0, 0, 0, 0, 0], 'malformed CBOR'); // 2^53: above safe integers
+});
+
+void test('text strings (and map keys) that are not valid UTF-8 are refused', () => {
+  refused([0x62, 0xc3, 0x28], 'not valid UTF-8'); // a lead byte without its continuation
+  refused([0xa1, 0x61, 0xff, 0x01], 'not valid UTF-8'); // a key that is not UTF-8
+  assert.equal(decodeCbor(Uint8Array.from([0x62, 0xc3, 0xa9])), 'é');
+  // Byte strings carry any bytes.
+  assert.deepEqual(decodeCbor(Uint8Array.from([0x42, 0xc3, 0x28])), Uint8Array.from([0xc3, 0x28]));
 });
 
 void test('maps keep their insertion order on the wire; undefined properties are left out', () => {

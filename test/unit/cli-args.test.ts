@@ -82,6 +82,12 @@ void test('reportError: usage 2, bus and operational errors 1, an internal bug 1
   assert.equal(reportError(new BusError(ErrorCode.RESPONDER_FAILED, 'boom'), 'req'), 1);
   assert.equal(stderr, 'udsbus: responder error: boom\n');
   stderr = '';
+  const framed = new BusError(ErrorCode.RESPONDER_FAILED, 'the responder for svc.x failed: boom', {
+    detail: { status: 3, subject: 'svc.x' },
+  });
+  assert.equal(reportError(framed, 'req'), 1);
+  assert.equal(stderr, 'udsbus: responder error: boom\n');
+  stderr = '';
   assert.equal(reportError(new BusError(ErrorCode.NO_RESPONDERS, 'no responders for x'), 'req'), 1);
   assert.equal(stderr, 'udsbus: no responders for x\n');
   stderr = '';

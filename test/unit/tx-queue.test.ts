@@ -6,7 +6,8 @@ import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { Op } from '../../src/protocol/constants.js';
 import { frame } from '../../src/protocol/control-frames.js';
 import { varintSize } from '../../src/protocol/varint.js';
-import { ENTRY_OVERHEAD, TxQueue, WHOLE_FRAME, entrySize } from '../../src/broker/tx-queue.js';
+import { msgFrameSize } from '../../src/protocol/delivery-frames.js';
+import { ENTRY_OVERHEAD, TxQueue, WHOLE_FRAME } from '../../src/broker/tx-queue.js';
 
 /** A tiny "envelope" whose first byte identifies it. */
 const env = (tag: number, len = 4): Uint8Array => new Uint8Array(len).fill(tag);
@@ -21,10 +22,16 @@ function decodeTaken(buf: Uint8Array): (string | number)[][] {
   return out;
 }
 
-void test('entrySize: whole frames as they are, MSG entries with length, op and sid', () => {
-  assert.equal(entrySize(WHOLE_FRAME, new Uint8Array(10)), 10);
-  assert.equal(entrySize(1, new Uint8Array(10)), 1 + 1 + 1 + 10);
-  assert.equal(entrySize(300, new Uint8Array(200)), varintSize(1 + 2 + 200) + 1 + 2 + 200);
+void test('take writes a whole frame as it is and a MSG entry with length, op and sid', () => {
+  const q = new TxQueue();
+  q.push(0, WHOLE_FRAME, new Uint8Array(10), 0);
+  assert.equal(q.take(1 << 20)!.length, 10);
+  q.push(0, 1, new Uint8Array(10), 1);
+  assert.equal(q.take(1 << 20)!.length, 1 + 1 + 1 + 10);
+  q.push(0, 300, new Uint8Array(200), 2);
+  const big = q.take(1 << 20)!;
+  assert.equal(big.length, varintSize(1 + 2 + 200) + 1 + 2 + 200);
+  assert.equal(big.length, msgFrameSize(300, 200));
 });
 
 void test('higher priority first, FIFO within a priority', () => {
@@ -56,7 +63,7 @@ void test('bytes count each buffer plus ENTRY_OVERHEAD (an upper bound of the wi
   q.push(0, WHOLE_FRAME, f, 0);
   q.push(7, 200, env(2, 10), 2);
   const accounted = 100 + f.length + 10 + 3 * ENTRY_OVERHEAD;
-  const wire = entrySize(3, env(1, 100)) + f.length + entrySize(200, env(2, 10));
+  const wire = msgFrameSize(3, 100) + f.length + msgFrameSize(200, 10);
   assert.equal(q.length, 3);
   assert.equal(q.bytes, accounted);
   assert.ok(accounted >= wire);
@@ -174,16 +181,15 @@ void test('the same envelope object can be queued for many sids (encode once)', 
   ]);
 });
 
-void test('peek shows the entry take() writes next without removing it', () => {
+void test('take(1) takes exactly one entry, the highest priority first, and leaves the rest', () => {
   const q = new TxQueue();
-  assert.equal(q.peek(), null);
+  assert.equal(q.take(1), null);
   q.push(0, 1, env(0xa0), 5);
   q.push(4, 2, env(0xb0), 6);
-  const p = q.peek()!;
-  assert.deepEqual([p.priority, p.sid, p.id, p.bytes[0]], [4, 2, 6, 0xb0]);
-  assert.equal(q.length, 2);
   assert.deepEqual(decodeTaken(q.take(1)!), [[2, 0xb0]]);
-  assert.equal(q.peek()!.id, 5);
+  assert.equal(q.length, 1);
+  assert.deepEqual(decodeTaken(q.take(1)!), [[1, 0xa0]]);
+  assert.equal(q.length, 0);
 });
 
 void test('take(max, minPriority) reaches past emptied high levels and never returns an empty chunk', () => {

@@ -1,15 +1,25 @@
-// The one seam between the broker and a transport: what the broker may do to a connection.
-// Imports nothing; a socket adapter, or an in-memory pair in tests, implements it.
+// The one seam between the broker and a transport: what the broker may do to a connection, and
+// what a transport attaches connections to. Imports nothing; the Unix-socket server and the
+// in-memory pair implement Conn, and a Broker is an Attachable (structurally).
+
+/** Who is at the other end, as the kernel recorded it at connect time (SO_PEERCRED). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
 
 /** A byte connection to one client, as the broker sees it. */
 export interface Conn {
+  /** The peer's kernel-verified credentials; absent when the transport cannot tell. */
+  readonly peer?: PeerCredentials;
   /** Queues bytes for the peer. `false` means the transport is saturated: wait for drain. */
   write(bytes: Uint8Array): boolean;
   /** Stops delivering input from the peer (backpressure on a producer). */
   pause(): void;
   /** Delivers input again after pause(). */
   resume(): void;
-  /** Closes after what was written has been flushed. */
+  /** Closes the connection fully (not a half-close) once what was written has been flushed. */
   end(): void;
   /** Closes at once, discarding unwritten bytes. */
   destroy(): void;
@@ -23,4 +33,9 @@ export interface ConnEvents {
   drain: () => void;
   /** The connection is gone (after end(), destroy(), or the peer leaving). */
   close: () => void;
+}
+
+/** What a transport attaches a connection to (a Broker, structurally). */
+export interface Attachable {
+  attach(conn: Conn): ConnEvents;
 }

@@ -1,0 +1,123 @@
+// The state every handler shares: options, sessions, subject indexes, pending requests, the
+// envelope slab, counters; and the few services they all use (queue a frame, refuse one frame,
+// fail a connection, flush). Imports only protocol/ and broker/.
+
+import { ErrorCode, type WireErrorCode } from '../protocol/errors.js';
+import { encodeError } from '../protocol/control-frames.js';
+import type { Obj } from '../protocol/schema.js';
+import { encodeReply } from '../protocol/delivery-frames.js';
+import { PubLayout } from '../protocol/message-frames.js';
+import { ReplyStatus } from '../protocol/constants.js';
+import { SubjectCache } from '../protocol/subject-cache.js';
+import { textEncoder } from '../protocol/bytes.js';
+import { afterFlush } from './flow-control.js';
+import type { ResolvedOptions } from './options.js';
+import { PendingRequests, type Pending } from './pending-requests.js';
+import { Session, SessionState } from './session.js';
+import { Slab } from './slab.js';
+import type { Sub } from './sub.js';
+import { SubjectIndex } from './subject-index.js';
+
+/** Output of a read up to this size is written at once instead of at the end of the turn. */
+export const FLUSH_NOW_BYTES = 4096;
+
+export class BrokerCore {
+  readonly options: ResolvedOptions;
+  readonly startedAt: number;
+  readonly sessions = new Map<number, Session>();
+  /** Plain subscriptions (receive PUBs) and `serve` registrations (receive REQs). */
+  readonly subs = new SubjectIndex<Sub>();
+  readonly responders = new SubjectIndex<Sub>();
+  readonly pending: PendingRequests;
+  readonly slab = new Slab();
+  readonly subjects = new SubjectCache();
+  /**
+   * Scratch for the PUB hot path, so parsing a PUB allocates nothing. One per broker: frames
+   * are handled one at a time and nothing keeps it across frames.
+   */
+  readonly pubLayout = new PubLayout();
+  /** Daemon-wide counters (status totals). */
+  msgsIn = 0;
+  delivered = 0;
+  dropped = 0;
+  #nextMsgId = 1;
+  #dirty: Session[] = [];
+  #flushScheduled = false;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.startedAt = options.clock.now();
+    this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
+  }
+
+  /** The next daemon-wide message id. */
+  nextMsgId(): number {
+    return this.#nextMsgId++;
+  }
+
+  /** Queues a whole frame for `s` and marks it for the next flush. */
+  push(s: Session, frame: Uint8Array, priority = 0): void {
+    if (s.state === SessionState.CLOSED) return;
+    s.pushFrame(frame, priority);
+    if (!s.out.dirty) this.markDirty(s);
+  }
+
+  /** A non-fatal ERROR: one frame was refused; `detail` names what it answers. */
+  refuse(s: Session, code: WireErrorCode, message: string, detail: Obj): void {
+    this.push(s, encodeError({ code, message, fatal: false, detail }));
+  }
+
+  /** Sends a fatal error, then closes the session once what is queued is written. */
+  fail(s: Session, code: WireErrorCode, message: string, detail?: Obj): void {
+    const wasReady = s.open;
+    if (!s.beginClose()) return;
+    this.options.clock.clearTimeout(s.handshakeTimer);
+    if (wasReady || code !== ErrorCode.SHUTDOWN) {
+      this.options.log(`client ${s.id}: ${code}: ${message}`);
+    }
+    s.pushFrame(encodeError({ code, message, fatal: true, detail }), 255);
+    this.flushSession(s);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Output scheduling: one flush per connection per event-loop turn (or at once after a small read)
+
+  markDirty(s: Session): void {
+    s.out.dirty = true;
+    this.#dirty.push(s);
+    this.requestFlush();
+  }
+
+  /** True when some connection has output waiting for a flush. */
+  get hasDirty(): boolean {
+    return this.#dirty.length > 0;
+  }
+
+  requestFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    this.options.schedule(this.flushAll);
+  }
+
+  readonly flushAll = (): void => {
+    this.#flushScheduled = false;
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const s of dirty) {
+      s.out.dirty = false;
+      this.flushSession(s);
+    }
+  };
+
+  /** Writes what `s` has queued, then applies what room in its queue allows (flow-control.ts). */
+  flushSession(s: Session): void {
+    afterFlush(this, s, s.flush());
+  }
+
+  /** A request's deadline passed: the requester gets REPLY status TIMEOUT (from: the responder). */
+  #timedOut(p: Pending): void {
+    if (!p.requester.open) return;
+    const why = textEncoder.encode(`no answer within ${p.timeoutMs} ms`);
+    this.push(p.requester, encodeReply(p.reqId, ReplyStatus.TIMEOUT, 0, p.responder.id, why), 255);
+  }
+}

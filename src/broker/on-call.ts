@@ -1,0 +1,33 @@
+// CALL: control calls to the daemon itself (`status`, `echo`); anything else gets a
+// CALL_REPLY with BUS_ERR_UNKNOWN_OP. Imports only protocol/ and broker/.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { decodeCall, encodeCallReply } from '../protocol/control-frames.js';
+import type { BrokerCore } from './core.js';
+import type { Session } from './session.js';
+import { brokerStatus } from './status.js';
+
+/** CALL from `s`. */
+export function onCall(core: BrokerCore, s: Session, body: Uint8Array): void {
+  const call = decodeCall(body);
+  const cid = call.cid;
+  switch (call.op) {
+    case 'status':
+      core.push(s, encodeCallReply({ cid, ok: true, result: brokerStatus(core) }));
+      return;
+    case 'echo':
+      core.push(s, encodeCallReply({ cid, ok: true, result: call.args }));
+      return;
+    default:
+      core.push(
+        s,
+        encodeCallReply({
+          cid,
+          ok: false,
+          result: undefined,
+          code: ErrorCode.UNKNOWN_OP,
+          message: `unknown control operation ${JSON.stringify(call.op)}`,
+        }),
+      );
+  }
+}

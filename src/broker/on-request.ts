@@ -1,0 +1,62 @@
+// REQ and RES: a request goes to exactly one responder (round-robin over every matching `serve`
+// registration) with a reply token; its RES comes back to the requester as a REPLY. Refusals
+// (bad subject, no responders) are REPLYs too, so a requester never waits. Imports protocol/, broker/.
+
+import { textEncoder } from '../protocol/bytes.js';
+import { Flag, ReplyStatus, ResStatus } from '../protocol/constants.js';
+import { encodeReply, envelopeSize, writeEnvelope } from '../protocol/delivery-frames.js';
+import { decodeReq, decodeRes } from '../protocol/message-frames.js';
+import { subjectProblem } from '../protocol/subject.js';
+import type { BrokerCore } from './core.js';
+import { deliverReliable } from './delivery.js';
+import type { Session } from './session.js';
+import type { Sub } from './sub.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** REQ from `s`. */
+export function onReq(core: BrokerCore, s: Session, body: Uint8Array): void {
+  const r = decodeReq(body, core.subjects);
+  const problem = subjectProblem(r.subject, false);
+  if (problem !== null) {
+    const why = textEncoder.encode(problem);
+    core.push(s, encodeReply(r.reqId, ReplyStatus.BAD_SUBJECT, 0, 0, why), 255);
+    return;
+  }
+  const route = core.responders.match(r.subject);
+  core.msgsIn++;
+  const all = route.all;
+  let sub: Sub | undefined;
+  for (let tries = 0; tries < all.length; tries++) {
+    const cand = all[route.cursor++ % all.length]!;
+    if (cand.session.open && core.pending.load(cand.session) < core.options.maxPendingRequests) {
+      sub = cand;
+      break;
+    }
+  }
+  if (sub === undefined) {
+    core.push(s, encodeReply(r.reqId, ReplyStatus.NO_RESPONDERS, 0, 0, EMPTY), 255);
+    return;
+  }
+  const responder = sub.session;
+  const token = core.pending.open(s, r.reqId, responder, r.timeoutMs);
+  const id = core.nextMsgId();
+  // The responder's envelope carries the reply token after the subject.
+  const flags = r.flags | Flag.REPLY;
+  const tail = body.subarray(r.tailStart);
+  const env = core.slab.alloc(envelopeSize(r.subjectEnd - r.subjectStart, flags, tail.length));
+  const subject = body.subarray(r.subjectStart, r.subjectEnd);
+  writeEnvelope(env, 0, flags, r.priority, s.id, id, subject, token, tail);
+  deliverReliable(core, s, responder, r.priority, sub.sid, env, id);
+  sub.delivered++;
+}
+
+/** RES from `s`: forwarded as REPLY when its request is still open, else dropped and counted. */
+export function onRes(core: BrokerCore, s: Session, body: Uint8Array): void {
+  const r = decodeRes(body);
+  const p = core.pending.settle(r.token, s);
+  if (p === undefined || !p.requester.open) return;
+  const status = r.status === ResStatus.OK ? ReplyStatus.OK : ReplyStatus.ERROR;
+  const frame = encodeReply(p.reqId, status, r.flags, s.id, body.subarray(r.tailStart));
+  deliverReliable(core, s, p.requester, 255, -1, frame, 0);
+}

@@ -1,0 +1,35 @@
+// SEND: a direct message to one client id, or (to 0) a broadcast to every other greeted
+// client; delivered losslessly, with the BROADCAST flag on broadcasts. Imports protocol/, broker/.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { Flag } from '../protocol/constants.js';
+import { envelopeSize, writeEnvelope } from '../protocol/delivery-frames.js';
+import { decodeSend } from '../protocol/message-frames.js';
+import type { BrokerCore } from './core.js';
+import { deliverReliable } from './delivery.js';
+import type { Session } from './session.js';
+
+const NO_SUBJECT = new Uint8Array(0);
+
+/** SEND from `s`. */
+export function onSend(core: BrokerCore, s: Session, body: Uint8Array): void {
+  const f = decodeSend(body);
+  const id = core.nextMsgId();
+  core.msgsIn++;
+  const flags = f.flags | (f.to === 0 ? Flag.BROADCAST : 0);
+  const tail = body.subarray(f.tailStart);
+  const env = core.slab.alloc(envelopeSize(0, flags, tail.length));
+  writeEnvelope(env, 0, flags, f.priority, s.id, id, NO_SUBJECT, 0, tail);
+  if (f.to === 0) {
+    for (const t of core.sessions.values()) {
+      if (t !== s && t.open) deliverReliable(core, s, t, f.priority, 0, env, id);
+    }
+    return;
+  }
+  const t = core.sessions.get(f.to);
+  if (t === undefined || !t.open) {
+    core.refuse(s, ErrorCode.NO_SUCH_CLIENT, `no client with id ${f.to}`, { op: 'SEND', to: f.to });
+    return;
+  }
+  deliverReliable(core, s, t, f.priority, 0, env, id);
+}

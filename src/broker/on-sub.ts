@@ -1,0 +1,48 @@
+// SUB and UNSUB: subscriptions and `serve` registrations of a session, kept in the broker's two
+// subject indexes. Refusals name the sid. Imports only protocol/ and broker/.
+
+import { BusError, ErrorCode } from '../protocol/errors.js';
+import { decodeSub, decodeUnsub } from '../protocol/control-frames.js';
+import { subjectProblem } from '../protocol/subject.js';
+import type { BrokerCore } from './core.js';
+import type { Session } from './session.js';
+import { Sub } from './sub.js';
+
+/** SUB from `s`. */
+export function onSub(core: BrokerCore, s: Session, body: Uint8Array): void {
+  const f = decodeSub(body);
+  const detail = { sid: f.sid, subject: f.subject };
+  const problem = subjectProblem(f.subject, true);
+  if (problem !== null) {
+    core.refuse(s, ErrorCode.BAD_SUBJECT, problem, detail);
+    return;
+  }
+  if (f.queue !== undefined && subjectProblem(f.queue, false) !== null) {
+    const message = `bad queue group name ${JSON.stringify(f.queue)}`;
+    core.refuse(s, ErrorCode.BAD_SUBJECT, message, detail);
+    return;
+  }
+  if (s.subs.has(f.sid))
+    throw new BusError(ErrorCode.PROTOCOL, `SUB: sid ${f.sid} is already in use`);
+  const max = core.options.maxSubscriptions;
+  if (s.subs.size >= max) {
+    core.refuse(s, ErrorCode.LIMIT, `more than ${max} subscriptions`, detail);
+    return;
+  }
+  const sub = new Sub(s, f.sid, f.subject, f.queue, f.serve === true, f.onSlow ?? 'disconnect');
+  s.subs.set(f.sid, sub);
+  (sub.serve ? core.responders : core.subs).add(sub);
+}
+
+/** UNSUB from `s`; an unknown sid is ignored. */
+export function onUnsub(core: BrokerCore, s: Session, body: Uint8Array): void {
+  const sub = s.subs.get(decodeUnsub(body));
+  if (sub !== undefined) removeSub(core, sub);
+}
+
+/** Removes a subscription from its session and its index; a GAP it was owed is not sent. */
+export function removeSub(core: BrokerCore, sub: Sub): void {
+  sub.session.subs.delete(sub.sid);
+  sub.session.gaps.delete(sub);
+  (sub.serve ? core.responders : core.subs).remove(sub);
+}

@@ -1,0 +1,96 @@
+// Broker options: what a daemon may tune, the defaults, and the resolved form the broker reads.
+// Imports only protocol/ (the Clock).
+
+import { systemClock, type Clock } from '../protocol/clock.js';
+
+/** Limits and defaults of a broker; every field has a documented default. */
+export interface BrokerOptions {
+  /** Largest frame body accepted or sent, bytes. Default 1 MiB. */
+  maxFrame?: number;
+  /** TX queue bound per connection, bytes. Default 16 MiB. */
+  maxQueueBytes?: number;
+  /** TX queue bound per connection, messages. Default 100,000. */
+  maxQueueMsgs?: number;
+  /** How long a `disconnect` subscriber may stay over its bound before it is cut off. Default 2000 ms. */
+  slowGraceMs?: number;
+  /**
+   * Flow-control window per connection, bytes: once a client has more than this pending, the
+   * daemon stops reading from the producers sending to it (lossless deliveries only: `disconnect`
+   * subscriptions, requests, replies, direct messages) until it drains to half. Keeps the daemon
+   * on its fast path instead of buffering up to maxQueueBytes. Clamped to maxQueueBytes.
+   * Default 512 KiB.
+   */
+  flowWindowBytes?: number;
+  /**
+   * The longest a client may hold its producers paused by the flow window, ms. A client that
+   * has not drained by then stops pacing them until it does: its queue may grow to
+   * maxQueueBytes, where its slow-consumer policy applies. Default 100 ms.
+   */
+  flowWaitMs?: number;
+  /** Time allowed for the client HELLO. Default 5000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Subscriptions per connection. Default 10,000. */
+  maxSubscriptions?: number;
+  /** Requests awaiting an answer per responder. Default 65,536. */
+  maxPendingRequests?: number;
+  /** Keepalive: the daemon PINGs every client this often, ms (0 = off). Default 0. */
+  pingMs?: number;
+  /** Keepalive: a client that leaves this many PINGs unanswered is disconnected. Default 2. */
+  maxPingsOut?: number;
+  /** Disconnect a client that sends nothing for this long, ms (0 = never). Default 0. */
+  idleTimeoutMs?: number;
+  /** Version string reported in HELLO and status. */
+  serverVersion?: string;
+  /** Lifecycle log lines (connect, disconnect, errors). */
+  log?: (line: string) => void;
+  /** Time and timers (keepalive, request deadlines, pacing, handshake). Default systemClock. */
+  clock?: Clock;
+  /** Defers the batched flush; default the clock's `defer` (setImmediate: once per event-loop turn). */
+  schedule?: (fn: () => void) => void;
+}
+
+/** The numeric and string options, all present. */
+export type Limits = { [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] };
+
+export const DEFAULTS = {
+  maxFrame: 1024 * 1024,
+  maxQueueBytes: 16 * 1024 * 1024,
+  maxQueueMsgs: 100_000,
+  slowGraceMs: 2000,
+  flowWindowBytes: 512 * 1024,
+  flowWaitMs: 100,
+  handshakeTimeoutMs: 5000,
+  maxSubscriptions: 10_000,
+  maxPendingRequests: 65_536,
+  pingMs: 0,
+  maxPingsOut: 2,
+  idleTimeoutMs: 0,
+  serverVersion: '0.0.0',
+};
+
+/** Options with every default filled in, plus the derived flow window. */
+export interface ResolvedOptions extends Limits {
+  log: (line: string) => void;
+  clock: Clock;
+  schedule: (fn: () => void) => void;
+  /** Flow-control window in bytes (0 = off): flowWindowBytes clamped to maxQueueBytes. */
+  window: number;
+}
+
+/** Fills in the defaults of `options`. */
+export function resolveOptions(options: BrokerOptions): ResolvedOptions {
+  const limits = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as (keyof Limits)[]) {
+    const v = options[key];
+    if (v !== undefined) (limits as Record<string, unknown>)[key] = v;
+  }
+  const clock = options.clock ?? systemClock;
+  const defer = clock.defer?.bind(clock) ?? ((fn: () => void) => clock.setTimeout(fn, 0));
+  return {
+    ...limits,
+    log: options.log ?? (() => undefined),
+    clock,
+    schedule: options.schedule ?? defer,
+    window: Math.min(limits.flowWindowBytes, limits.maxQueueBytes),
+  };
+}
