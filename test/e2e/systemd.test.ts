@@ -84,7 +84,7 @@ void test(
       const status = (await c.call('status')) as { clients: unknown[] };
       assert.equal(status.clients.length, 1);
       await c.close();
-      assert.match(stderr, /listening on .*bus\.sock \(socket passed by systemd\)/);
+      assert.match(stderr, /listening on .*bus\.sock \(udsbus \S+, socket passed by systemd\)/);
       await until(() => notify.lines().includes('READY=1'), 'READY=1');
       assert.match(notify.lines(), /READY=1\|STATUS=listening on .*bus\.sock\|MAINPID=\d+/);
       sd.kill('SIGTERM');
