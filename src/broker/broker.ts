@@ -26,6 +26,8 @@ export type { BrokerOptions } from './options.js';
 export type { BrokerStatus, ClientStatus } from '../protocol/status.js';
 
 const EMPTY = new Uint8Array(0);
+/** Every PONG is the same two bytes: one shared frame, however many are queued. */
+const PONG = encodeBare(Op.PONG);
 
 /** The message broker; attach a Conn per client. */
 export class Broker {
@@ -151,7 +153,7 @@ export class Broker {
         onCall(core, s, body);
         return;
       case Op.PING:
-        core.push(s, encodeBare(Op.PONG));
+        core.reply(s, PONG);
         return;
       case Op.PONG:
         return;

@@ -10,7 +10,7 @@ import { PubLayout } from '../protocol/message-frames.js';
 import { ReplyStatus } from '../protocol/constants.js';
 import { SubjectCache } from '../protocol/subject-cache.js';
 import { textEncoder } from '../protocol/bytes.js';
-import { afterFlush } from './flow-control.js';
+import { afterFlush, block } from './flow-control.js';
 import type { ResolvedOptions } from './options.js';
 import { PendingRequests, type Pending } from './pending-requests.js';
 import { Session, SessionState } from './session.js';
@@ -62,9 +62,20 @@ export class BrokerCore {
     if (!s.out.dirty) this.markDirty(s);
   }
 
+  /**
+   * Queues the daemon's answer to one of `s`'s own frames (PONG, non-fatal ERROR, CALL_REPLY, an
+   * immediate REPLY). It counts against `s`'s bound like any message: over it, `s` is not read
+   * until its queue drains to half, so a client that asks and never reads cannot grow it.
+   */
+  reply(s: Session, frame: Uint8Array, priority = 0): void {
+    this.push(s, frame, priority);
+    const o = this.options;
+    if (s.pending > o.maxQueueBytes || s.queuedMsgs > o.maxQueueMsgs) block(s, s);
+  }
+
   /** A non-fatal ERROR: one frame was refused; `detail` names what it answers. */
   refuse(s: Session, code: WireErrorCode, message: string, detail: Obj): void {
-    this.push(s, encodeError({ code, message, fatal: false, detail }));
+    this.reply(s, encodeError({ code, message, fatal: false, detail }));
   }
 
   /** Sends a fatal error, then closes the session once what is queued is written. */

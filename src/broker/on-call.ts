@@ -13,13 +13,13 @@ export function onCall(core: BrokerCore, s: Session, body: Uint8Array): void {
   const cid = call.cid;
   switch (call.op) {
     case 'status':
-      core.push(s, encodeCallReply({ cid, ok: true, result: brokerStatus(core) }));
+      core.reply(s, encodeCallReply({ cid, ok: true, result: brokerStatus(core) }));
       return;
     case 'echo':
-      core.push(s, encodeCallReply({ cid, ok: true, result: call.args }));
+      core.reply(s, encodeCallReply({ cid, ok: true, result: call.args }));
       return;
     default:
-      core.push(
+      core.reply(
         s,
         encodeCallReply({
           cid,
