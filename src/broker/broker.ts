@@ -17,7 +17,7 @@ import { onPub } from './on-pub.js';
 import { onReq, onRes } from './on-request.js';
 import { onSend } from './on-send.js';
 import { onSub, onUnsub, removeSub } from './on-sub.js';
-import { resolveOptions, type BrokerOptions, type Limits } from './options.js';
+import { PRE_HELLO_MAX_FRAME, resolveOptions, type BrokerOptions, type Limits } from './options.js';
 import { Session, SessionState } from './session.js';
 import { brokerStatus } from './status.js';
 import { sysDisconnect } from './sys-events.js';
@@ -60,7 +60,9 @@ export class Broker {
   attach(conn: Conn): ConnEvents {
     const core = this.#core;
     const { clock, handshakeTimeoutMs, maxFrame } = core.options;
-    const session = new Session(this.#nextId++, conn, maxFrame, clock.now());
+    // Until the HELLO, only what a HELLO needs; on-hello.ts raises the limit to maxFrame.
+    const preHello = Math.min(maxFrame, PRE_HELLO_MAX_FRAME);
+    const session = new Session(this.#nextId++, conn, preHello, clock.now());
     core.sessions.set(session.id, session);
     if (this.#closing) {
       core.fail(session, ErrorCode.SHUTDOWN, 'the daemon is shutting down');
@@ -114,7 +116,8 @@ export class Broker {
   #frameFailed(s: Session, err: unknown): void {
     if (err instanceof BusError) {
       const code = isWireErrorCode(err.code) ? err.code : ErrorCode.PROTOCOL;
-      this.#core.fail(s, code, err.message);
+      const when = s.state === SessionState.HANDSHAKE ? ' before HELLO' : '';
+      this.#core.fail(s, code, `${err.message}${when}`);
     } else {
       this.#core.options.log(
         `client ${s.id}: internal error: ${(err as Error).stack ?? String(err)}`,

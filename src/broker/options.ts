@@ -49,6 +49,13 @@ export interface BrokerOptions {
   schedule?: (fn: () => void) => void;
 }
 
+/**
+ * Largest frame body accepted before the handshake, bytes: a HELLO needs at most about 560
+ * (a 128-character name in UTF-8, a pid, a few keys). Keeps an unauthenticated connection
+ * from making the daemon hold maxFrame bytes.
+ */
+export const PRE_HELLO_MAX_FRAME = 1024;
+
 /** The numeric and string options, all present. */
 export type Limits = { [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] };
 

@@ -6,11 +6,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Broker, type BrokerOptions } from '../../src/broker/broker.js';
 import { ManualClock } from '../../src/protocol/clock.js';
-import { Op } from '../../src/protocol/constants.js';
-import { encodeBare, encodeCall, encodeSub } from '../../src/protocol/control-frames.js';
+import { Op, PROTOCOL_VERSION } from '../../src/protocol/constants.js';
+import {
+  encodeBare,
+  encodeCall,
+  encodeHello,
+  encodeSub,
+} from '../../src/protocol/control-frames.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { encodeReq } from '../../src/protocol/message-frames.js';
-import { helloPeer, tick, type MemPeer } from '../helpers/mem-conn.js';
+import { encodePub, encodeReq } from '../../src/protocol/message-frames.js';
+import { MemPeer, helloPeer, tick } from '../helpers/mem-conn.js';
 
 function makeBroker(options: BrokerOptions = {}): Broker {
   return new Broker({
@@ -111,4 +116,25 @@ void test('a paused flooder does not hold up other clients', async () => {
   await tick();
   assert.equal(other.paused, false);
   assert.equal(other.ofOp(Op.PONG).length, 1);
+});
+
+void test('before HELLO only 1 KiB frames are accepted: a larger announced length is fatal at once', async () => {
+  const broker = makeBroker();
+  const peer = new MemPeer(broker);
+  peer.send(Uint8Array.from([0x81, 0x08])); // 1025 announced, no body
+  await tick();
+  const [e] = peer.errors();
+  assert.equal(e?.code, ErrorCode.FRAME_TOO_LARGE);
+  assert.equal(e.fatal, true);
+  assert.match(e.message, /exceeds the maximum of 1024 bytes before HELLO/);
+  assert.ok(peer.ended, 'closed');
+
+  // 1024 is allowed before HELLO (a HELLO padded with an unknown key), and after it maxFrame.
+  const ok = new MemPeer(broker);
+  const hello = encodeHello(PROTOCOL_VERSION, { name: 'n', pad: 'x'.repeat(1000) });
+  assert.ok(hello.length > 1000 && hello.length <= 1026, `hello frame ${hello.length} bytes`);
+  ok.send(hello, encodePub('big', new Uint8Array(100_000)));
+  await tick();
+  assert.equal(ok.ofOp(Op.HELLO).length, 1);
+  assert.deepEqual(ok.errors(), []);
 });
