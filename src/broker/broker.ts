@@ -63,9 +63,15 @@ export class Broker {
     // Until the HELLO, only what a HELLO needs; on-hello.ts raises the limit to maxFrame.
     const preHello = Math.min(maxFrame, PRE_HELLO_MAX_FRAME);
     const session = new Session(this.#nextId++, conn, preHello, clock.now());
+    const max = core.options.maxConnections;
+    const full = max > 0 && core.sessions.size >= max;
     core.sessions.set(session.id, session);
     if (this.#closing) {
       core.fail(session, ErrorCode.SHUTDOWN, 'the daemon is shutting down');
+    } else if (full) {
+      // Counted and logged once a second, not once per client.
+      core.acceptErrors.note(`at the limit of ${max} connections (maxConnections)`);
+      core.fail(session, ErrorCode.LIMIT, `too many connections (limit ${max})`, undefined, true);
     } else {
       session.handshakeTimer = clock.setTimeout(() => {
         if (session.state === SessionState.HANDSHAKE) {
@@ -106,6 +112,11 @@ export class Broker {
       },
       close: () => this.#closed(session),
     };
+  }
+
+  /** The transport could not accept a connection (out of fds): counted, logged once a second. */
+  acceptFailed(code: string): void {
+    this.#core.acceptErrors.acceptFailed(code);
   }
 
   /** What `status` answers. */
@@ -204,6 +215,7 @@ export class Broker {
     const clock = core.options.clock;
     this.#closing = true;
     this.#keepalive.stop();
+    core.acceptErrors.stop();
     for (const s of core.sessions.values()) {
       if (s.state === SessionState.HANDSHAKE) {
         core.fail(s, ErrorCode.SHUTDOWN, 'the daemon is shutting down');

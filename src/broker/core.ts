@@ -10,6 +10,7 @@ import { PubLayout } from '../protocol/message-frames.js';
 import { ReplyStatus } from '../protocol/constants.js';
 import { SubjectCache } from '../protocol/subject-cache.js';
 import { textEncoder } from '../protocol/bytes.js';
+import { AcceptErrors } from './accept-errors.js';
 import { afterFlush, block } from './flow-control.js';
 import type { ResolvedOptions } from './options.js';
 import { PendingRequests, type Pending } from './pending-requests.js';
@@ -36,6 +37,8 @@ export class BrokerCore {
    * are handled one at a time and nothing keeps it across frames.
    */
   readonly pubLayout = new PubLayout();
+  /** Connections the transport could not accept, counted and logged at most once a second. */
+  readonly acceptErrors: AcceptErrors;
   /** Daemon-wide counters (status totals). */
   msgsIn = 0;
   delivered = 0;
@@ -47,6 +50,7 @@ export class BrokerCore {
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.startedAt = options.clock.now();
+    this.acceptErrors = new AcceptErrors(options.clock, options.warn);
     this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
   }
 
@@ -78,12 +82,12 @@ export class BrokerCore {
     this.reply(s, encodeError({ code, message, fatal: false, detail }));
   }
 
-  /** Sends a fatal error, then closes the session once what is queued is written. */
-  fail(s: Session, code: WireErrorCode, message: string, detail?: Obj): void {
+  /** Sends a fatal error, then closes the session once what is queued is written (`quiet`: no log line). */
+  fail(s: Session, code: WireErrorCode, message: string, detail?: Obj, quiet = false): void {
     const wasReady = s.open;
     if (!s.beginClose()) return;
     this.options.clock.clearTimeout(s.handshakeTimer);
-    if (wasReady || code !== ErrorCode.SHUTDOWN) {
+    if (!quiet && (wasReady || code !== ErrorCode.SHUTDOWN)) {
       this.options.log(`client ${s.id}: ${code}: ${message}`);
     }
     s.pushFrame(encodeError({ code, message, fatal: true, detail }), 255);

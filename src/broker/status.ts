@@ -45,6 +45,7 @@ export function brokerStatus(core: BrokerCore): BrokerStatus {
       dropped: core.dropped,
       pendingRequests: core.pending.size,
       lateReplies: core.pending.late,
+      acceptErrors: core.acceptErrors.count,
     },
   };
 }

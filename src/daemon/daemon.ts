@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { Broker, type BrokerOptions } from '../broker/broker.js';
 import { BusError } from '../protocol/errors.js';
+import { connectionLimit } from '../transport/fd-limit.js';
 import { closeUnix, listenUnix } from '../transport/unix-server.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
 import { DAEMON_SOCK_BUF, nativeProblem, wmemMax } from '../transport/sock-buf.js';
@@ -67,8 +68,10 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   const broker = new Broker({
     serverVersion: packageVersion(),
+    maxConnections: connectionLimit(),
     ...options,
     log: quiet ? () => undefined : log,
+    warn: log,
   });
   const server = await listenUnix(broker, path, sockBuf);
   let stopping: Promise<void> | undefined;

@@ -70,6 +70,14 @@ function prepareFolder(path: string): void {
 const locks = new WeakMap<Server, PathLock>();
 
 /**
+ * Listen backlog: connections the kernel holds for the daemon before it accepts them. A Unix
+ * socket's connect() fails with EAGAIN when it is full (no retry as with TCP), so a boot-time
+ * burst of clients needs room. The kernel caps it at net.core.somaxconn (4096 by default
+ * since Linux 5.4; 128 before).
+ */
+export const LISTEN_BACKLOG = 4096;
+
+/**
  * Starts listening on `path`. Refuses an untrusted folder, a lock another daemon holds, or a
  * live server answering there; removes a stale socket file only after a failed connect probe.
  * The socket file is created 0600.
@@ -121,14 +129,16 @@ async function listenLocked(broker: Attachable, path: string, sockBuf: number): 
           );
         } else reject(err);
       });
-      if (abstract) listenAbstract(server, path).then(resolve, reject);
-      else server.listen(path, () => resolve());
+      if (abstract) listenAbstract(server, path, LISTEN_BACKLOG).then(resolve, reject);
+      else server.listen({ path, backlog: LISTEN_BACKLOG }, () => resolve());
     });
   } finally {
     process.umask(oldMask);
   }
   if (!abstract) chmodSync(path, 0o600);
-  server.on('error', () => undefined);
+  // Once listening, 'error' means one accept() failed (EMFILE, ENFILE, ...): libuv closes that
+  // connection and keeps listening; the broker counts it and logs it (rate-limited).
+  server.on('error', (err: NodeJS.ErrnoException) => broker.acceptFailed?.(err.code ?? 'EIO'));
   return server;
 }
 
