@@ -2,13 +2,13 @@
 // table at the end. The peer comparison is bench/peers/run.ts (`npm run bench:peers`).
 // Options: --quick, -s/--socket PATH, --json.
 import { parseArgs } from 'node:util';
-import { startBenchDaemon, type BenchDaemon } from '../src/cli/bench-daemon.js';
-import { SCENARIOS, type ScenarioParams } from '../src/cli/bench-runner.js';
-import { formatTable } from '../src/cli/bench-stats.js';
-import type { BenchResult } from '../src/cli/bench-types.js';
-import { findListenerPid } from '../src/cli/bench.js';
+import { startBenchDaemon, type BenchDaemon } from './harness/daemon.js';
+import { SCENARIOS, type ScenarioParams } from './harness/runner.js';
+import { formatTable } from './harness/stats.js';
+import type { BenchResult } from './harness/types.js';
+import { findListenerPid } from './harness/cli.js';
 
-const ADAPTER = new URL('../src/cli/bench-udsbus.js', import.meta.url).href;
+const ADAPTER = new URL('./harness/udsbus-adapter.js', import.meta.url).href;
 
 const PLAN: {
   scenario: string;

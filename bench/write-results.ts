@@ -3,8 +3,8 @@
 // Usage: node dist/bench/write-results.js [results.json] [RESULTS.md]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BenchResult } from '../src/cli/bench-types.js';
-import { human, medianResult } from '../src/cli/bench-stats.js';
+import type { BenchResult } from './harness/types.js';
+import { human, medianResult } from './harness/stats.js';
 
 export interface CaseResult extends BenchResult {
   case: string;
@@ -282,7 +282,7 @@ export function renderResults(data: SuiteData): string {
   out.push(
     [
       '- Every publisher, subscriber, requester and idle-client holder is its own Node process',
-      '  (`src/cli/bench-worker.ts`), started by `src/cli/bench-runner.ts`; each server is',
+      '  (`bench/harness/worker.ts`), started by `bench/harness/runner.ts`; each server is',
       '  started fresh for every run in a temp dir (NATS on a free 127.0.0.1 port).',
       '- pub/sub rate = deliveries counted by the subscribers / (first publish -> last delivery).',
       '  MB/s counts payload bytes (10^6). Sending is time-bounded; what is not delivered once the',

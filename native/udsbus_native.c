@@ -3,6 +3,10 @@
 //   getSocketBuffers(fd)                 -> [sndbuf, rcvbuf]
 //   listenAbstract(name, backlog)        -> fd   bind + listen on the abstract name, exact length
 //   connectAbstract(name)                -> fd   connect to the abstract name, exact length
+//   peerCredentials(fd)                  -> [pid, uid, gid]   SO_PEERCRED: the kernel's record
+//                                                 of the peer at connect time (not forgeable)
+//   notify(address, message)             -> n    one datagram to an AF_UNIX SOCK_DGRAM address
+//                                                 (`@name` = abstract): systemd's sd_notify
 //   lockFile(path)                       -> fd   open/create path 0600 and flock it exclusively
 //                                                 (non-blocking: EWOULDBLOCK when held); the
 //                                                 lock lasts until the fd is closed or the
@@ -12,6 +16,7 @@
 // The kernel caps requests at net.core.wmem_max / rmem_max and reports double the value set
 // (its bookkeeping overhead); both functions return what getsockopt reports afterwards.
 // Errors throw an Error whose message names the call and strerror(errno), with `code` = errno name.
+#define _GNU_SOURCE // struct ucred
 #include <errno.h>
 #include <stdio.h>
 #include <node_api.h>
@@ -163,6 +168,58 @@ static napi_value lock_file(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value peer_credentials(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t fd;
+  if (argc < 1 || !get_int_arg(env, argv[0], &fd) || fd < 0 || fd > 0x7fffffff) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "peerCredentials(fd): a non-negative integer expected");
+    return NULL;
+  }
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt((int)fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return throw_errno(env, "getsockopt(SO_PEERCRED)", errno);
+  napi_value arr, v;
+  napi_create_array_with_length(env, 3, &arr);
+  napi_create_int64(env, cred.pid, &v);
+  napi_set_element(env, arr, 0, v);
+  napi_create_int64(env, cred.uid, &v);
+  napi_set_element(env, arr, 1, v);
+  napi_create_int64(env, cred.gid, &v);
+  napi_set_element(env, arr, 2, v);
+  return arr;
+}
+
+static napi_value notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  size_t len = 0, mlen = 0;
+  char msg[4096];
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], addr.sun_path, sizeof addr.sun_path, &len) != napi_ok ||
+      len == 0 || len >= sizeof addr.sun_path ||
+      napi_get_value_string_utf8(env, argv[1], msg, sizeof msg, &mlen) != napi_ok || mlen >= sizeof msg - 1) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "notify(address, message): an address of 1 to 107 bytes expected");
+    return NULL;
+  }
+  // An abstract address is written `@name`; on the wire it starts with a NUL, at its exact length.
+  socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (addr.sun_path[0] == '@' ? 0 : 1));
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  ssize_t n = sendto(fd, msg, mlen, MSG_NOSIGNAL, (struct sockaddr *)&addr, alen);
+  int err = errno;
+  close(fd);
+  if (n < 0) return throw_errno(env, "sendto", err);
+  napi_value out;
+  napi_create_int32(env, (int32_t)n, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setSocketBuffers", NULL, set_socket_buffers, NULL, NULL, NULL, napi_default, NULL},
@@ -170,6 +227,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"listenAbstract", NULL, listen_abstract, NULL, NULL, NULL, napi_default, NULL},
       {"connectAbstract", NULL, connect_abstract, NULL, NULL, NULL, napi_default, NULL},
       {"lockFile", NULL, lock_file, NULL, NULL, NULL, napi_default, NULL},
+      {"notify", NULL, notify, NULL, NULL, NULL, napi_default, NULL},
+      {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { userInfo } from 'node:os';
-import { startBenchDaemon } from '../../src/cli/bench-daemon.js';
+import { startBenchDaemon } from '../harness/daemon.js';
 
 /** A server the suite started; stop() is idempotent. */
 export interface RunningServer {
@@ -159,15 +159,15 @@ export const PEERS: readonly Peer[] = [
   {
     id: 'udsbus',
     title: 'udsbus (UDS)',
-    adapter: new URL('../../src/cli/bench-udsbus.js', import.meta.url).href,
+    adapter: new URL('../harness/udsbus-adapter.js', import.meta.url).href,
     cases: ALL,
     missing: () => {
       try {
-        accessSync(join(ROOT, 'dist/src/cli/bench-udsbus.js'));
+        accessSync(join(ROOT, 'dist/bench/harness/udsbus-adapter.js'));
         accessSync(join(ROOT, 'dist/src/daemon'));
         return undefined;
       } catch {
-        return 'udsbus is not built yet (dist/src/cli/bench-udsbus.js, dist/src/daemon)';
+        return 'udsbus is not built yet (dist/bench/harness/udsbus-adapter.js, dist/src/daemon)';
       }
     },
     start: async () => {

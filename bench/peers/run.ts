@@ -8,8 +8,8 @@ import { DAEMON_SOCK_BUF, DEFAULT_SOCK_BUF, nativeProblem } from '../../src/tran
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SCENARIOS, type ScenarioParams } from '../../src/cli/bench-runner.js';
-import { formatTable } from '../../src/cli/bench-stats.js';
+import { SCENARIOS, type ScenarioParams } from '../harness/runner.js';
+import { formatTable } from '../harness/stats.js';
 import {
   computeMedians,
   renderResults,

@@ -35,6 +35,8 @@ export function onHello(core: BrokerCore, s: Session, body: Uint8Array): void {
       maxQueueMsgs: o.maxQueueMsgs,
     }),
   );
-  o.log(`client ${s.id} connected (name ${JSON.stringify(s.name)}, pid ${s.pid ?? '?'})`);
+  const peer = s.conn.peer;
+  const who = peer === undefined ? `pid ${s.pid ?? '?'}` : `pid ${peer.pid}, uid ${peer.uid}`;
+  o.log(`client ${s.id} connected (name ${JSON.stringify(s.name)}, ${who})`);
   sysConnect(core, s);
 }

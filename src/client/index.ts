@@ -1,16 +1,21 @@
 // udsbus: the client library. `import { connect } from 'udsbus'`.
+export { connect, Client } from './client.js';
 export {
-  connect,
-  Client,
-  type ConnectOptions,
+  type ClientMetrics,
   type PublishOptions,
   type RequestOptions,
-  type Reply,
+  type ClientOptions,
+  type ConnectOptions,
   type ReconnectOptions,
-  type ClientMetrics,
-  type ServeResult,
-} from './client.js';
-export { Subscription, type Msg, type GapInfo, type SubscribeOptions } from './subscription.js';
+  type SubscribeOptions,
+} from './options.js';
+export { type Reply } from './requests.js';
+export { type ServeResult, type ServeHandler } from './responder.js';
+export { Subscription, type Msg, type GapInfo } from './subscription.js';
 export { EventBus } from './event-bus.js';
 export { BusError, BufferFullError, ErrorCode, type ErrorCodeValue } from '../protocol/errors.js';
+export { ManualClock, systemClock, type Clock } from '../protocol/clock.js';
 export { defaultSocketPath } from '../transport/socket-path.js';
+export { dialUnix } from '../transport/dial.js';
+export { MemoryTransport, type Attachable } from '../transport/memory.js';
+export type { Dialer, Link, LinkHandlers } from '../transport/link.js';

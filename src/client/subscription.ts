@@ -1,74 +1,93 @@
-// A subscription (or responder registration) on the client side: callback or async iterator,
-// counters, and `gap` events when the daemon reports lost messages. Imports only protocol/.
+// A subscription (or responder registration) on the client side: callback or bounded async
+// iterator (its own slow-consumer policy), counters, and `gap` events for messages lost in the
+// daemon or in the iterator's buffer. Imports node:events and protocol/.
 
 import { EventEmitter } from 'node:events';
 import type { SlowPolicyValue } from '../protocol/constants.js';
 import type { MsgFields } from '../protocol/delivery-frames.js';
+import { BusError, ErrorCode } from '../protocol/errors.js';
 
-/** A delivered message. `data` is a view into the received bytes: copy it to keep it past the callback if you mutate buffers. */
+/**
+ * A delivered message. `data` is a view into the received bytes: copy it to keep it past the
+ * callback if you mutate buffers. Fields are read from the frame when first used.
+ */
 export type Msg = MsgFields;
 
-/** A GAP notice: `lost` messages of this subscription were dropped by the daemon. */
+/** A GAP notice: `lost` messages of this subscription were dropped. */
 export interface GapInfo {
   subject: string;
   lost: number;
+  /** Id of the first and last message lost. */
   firstId: number;
   lastId: number;
+  /**
+   * false: the daemon dropped them (its queue for this client was full). true: this client
+   * dropped them (an async iterator's buffer held `maxBuffered` messages).
+   */
+  local: boolean;
 }
 
-/** Options of `subscribe`. */
-export interface SubscribeOptions {
-  /** Queue group: each message goes to one member of the group. */
-  queue?: string;
-  /** What the daemon does when this subscriber cannot keep up. Default `disconnect`. */
-  onSlow?: SlowPolicyValue;
+/** What a subscription needs from its client. */
+export interface SubscriptionSettings {
+  queue: string | undefined;
+  onSlow: SlowPolicyValue | undefined;
+  maxBuffered: number;
+  callback: ((msg: Msg) => void) | undefined;
+  unsubscribe: (sub: Subscription) => void;
+  onUserError: (err: unknown) => void;
 }
 
 /**
  * Messages on a subject pattern. Consume with the callback given to `subscribe`, or with
- * `for await (const msg of sub)`. Emits `gap` (GapInfo) when the daemon reports lost messages.
+ * `for await (const msg of sub)`. Emits `gap` (GapInfo) when messages were lost.
  */
 export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
   readonly sid: number;
   readonly subject: string;
   readonly queue: string | undefined;
   readonly onSlow: SlowPolicyValue | undefined;
-  /** Messages delivered to this subscription. */
+  /** Messages the iterator may hold before `onSlow` applies in the client. */
+  readonly maxBuffered: number;
+  /** Messages delivered to this subscription (by the daemon). */
   received = 0;
-  /** Messages the daemon reported lost for this subscription (sum of GAP notices). */
+  /** Messages the daemon reported lost for this subscription (sum of its GAP notices). */
   dropped = 0;
+  /** Messages this client dropped from the iterator's full buffer. */
+  droppedLocal = 0;
   #callback: ((msg: Msg) => void) | undefined;
-  #buffer: Msg[] = [];
+  #unsubscribe: (sub: Subscription) => void;
+  #onUserError: (err: unknown) => void;
+  #buffer: (Msg | undefined)[] = [];
   #head = 0;
   #wake: (() => void) | undefined;
   #closed = false;
-  #unsubscribe: (sub: Subscription) => void;
+  /** Set when the iterator fell behind under `disconnect`: thrown once the buffer is read. */
+  #failure: BusError | undefined;
+  // Local losses not yet reported: reported in order, before the next message is yielded.
+  #lossCount = 0;
+  #lossFirst = 0;
+  #lossLast = 0;
 
   /** @internal */
-  constructor(
-    sid: number,
-    subject: string,
-    options: SubscribeOptions,
-    callback: ((msg: Msg) => void) | undefined,
-    unsubscribe: (sub: Subscription) => void,
-    onUserError: (err: unknown) => void = (err) => {
-      throw err;
-    },
-  ) {
+  constructor(sid: number, subject: string, settings: SubscriptionSettings) {
     super();
     this.sid = sid;
     this.subject = subject;
-    this.queue = options.queue;
-    this.onSlow = options.onSlow;
-    this.#callback = callback;
-    this.#unsubscribe = unsubscribe;
-    this.#onUserError = onUserError;
+    this.queue = settings.queue;
+    this.onSlow = settings.onSlow;
+    this.maxBuffered = settings.maxBuffered;
+    this.#callback = settings.callback;
+    this.#unsubscribe = settings.unsubscribe;
+    this.#onUserError = settings.onUserError;
   }
-
-  #onUserError: (err: unknown) => void;
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Messages waiting in the iterator's buffer. */
+  get buffered(): number {
+    return this.#buffer.length - this.#head;
   }
 
   /** Stops the subscription; an async iterator over it ends. */
@@ -91,6 +110,31 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
       }
       return;
     }
+    if (this.buffered >= this.maxBuffered) {
+      switch (this.onSlow) {
+        case 'drop-newest':
+          this.#lose(msg);
+          return;
+        case 'drop-oldest': {
+          const oldest = this.#buffer[this.#head]!;
+          this.#buffer[this.#head++] = undefined;
+          this.#compact();
+          this.#lose(oldest);
+          break;
+        }
+        default:
+          // disconnect: like the daemon, end the subscription; the iterator reads what it holds,
+          // then throws.
+          this.#lose(msg);
+          this.#failure = new BusError(
+            ErrorCode.SLOW_CONSUMER,
+            `the iterator over ${this.subject} fell ${this.maxBuffered} messages behind`,
+            { detail: { sid: this.sid, subject: this.subject, local: true } },
+          );
+          this.unsubscribe();
+          return;
+      }
+    }
     this.#buffer.push(msg);
     const wake = this.#wake;
     if (wake !== undefined) {
@@ -99,9 +143,42 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
     }
   }
 
-  /** @internal reports lost messages. */
-  gap(info: GapInfo): void {
-    this.dropped += info.lost;
+  /** Drops the read slots at the front once they are most of the array. */
+  #compact(): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #lose(msg: Msg): void {
+    this.droppedLocal++;
+    const id = msg.id;
+    if (this.#lossCount === 0) this.#lossFirst = id;
+    this.#lossLast = id;
+    this.#lossCount++;
+  }
+
+  #reportLoss(): void {
+    if (this.#lossCount === 0) return;
+    const info: GapInfo = {
+      subject: this.subject,
+      lost: this.#lossCount,
+      firstId: this.#lossFirst,
+      lastId: this.#lossLast,
+      local: true,
+    };
+    this.#lossCount = 0;
+    this.#emitGap(info);
+  }
+
+  /** @internal the daemon reports lost messages. */
+  gap(lost: number, firstId: number, lastId: number): void {
+    this.dropped += lost;
+    this.#emitGap({ subject: this.subject, lost, firstId, lastId, local: false });
+  }
+
+  #emitGap(info: GapInfo): void {
     try {
       this.emit('gap', info);
     } catch (err) {
@@ -123,14 +200,16 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
     try {
       while (true) {
         if (this.#head < this.#buffer.length) {
-          const msg = this.#buffer[this.#head++]!;
-          if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
-            this.#buffer = this.#buffer.slice(this.#head);
-            this.#head = 0;
-          }
+          // Messages lost before this one are reported before it is seen.
+          this.#reportLoss();
+          const msg = this.#buffer[this.#head]!;
+          this.#buffer[this.#head++] = undefined;
+          this.#compact();
           yield msg;
           continue;
         }
+        this.#reportLoss();
+        if (this.#failure !== undefined) throw this.#failure;
         if (this.#closed) return;
         await new Promise<void>((resolve) => (this.#wake = resolve));
       }

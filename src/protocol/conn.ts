@@ -2,8 +2,17 @@
 // what a transport attaches connections to. Imports nothing; the Unix-socket server and the
 // in-memory pair implement Conn, and a Broker is an Attachable (structurally).
 
+/** Who is at the other end, as the kernel recorded it at connect time (SO_PEERCRED). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 /** A byte connection to one client, as the broker sees it. */
 export interface Conn {
+  /** The peer's kernel-verified credentials; absent when the transport cannot tell. */
+  readonly peer?: PeerCredentials;
   /** Queues bytes for the peer. `false` means the transport is saturated: wait for drain. */
   write(bytes: Uint8Array): boolean;
   /** Stops delivering input from the peer (backpressure on a producer). */

@@ -98,6 +98,7 @@ export {
   type ServerHello,
   type SubFields,
 } from './control-frames.js';
+export { MsgView } from './msg-view.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 export type { BrokerStatus, ClientStatus, StatusTotals, SubjectStatus } from './status.js';
-export type { Attachable, Conn, ConnEvents } from './conn.js';
+export type { Attachable, Conn, ConnEvents, PeerCredentials } from './conn.js';

@@ -1,5 +1,5 @@
 // The answer to the `status` control call, as the daemon builds it and clients read it.
-// Types only. Imports nothing.
+// Types and the page sizes. Imports nothing.
 
 /** One client in `status`. */
 export interface ClientStatus {
@@ -7,6 +7,11 @@ export interface ClientStatus {
   name: string;
   /** The process id the client claimed in its HELLO, or null. */
   pid: number | null;
+  /**
+   * The peer's credentials as the kernel recorded them at connect time (SO_PEERCRED): these
+   * cannot be forged. Null when the daemon cannot read them (no native helper, in-memory pair).
+   */
+  peer: { pid: number; uid: number; gid: number } | null;
   subscriptions: number;
   queuedBytes: number;
   queuedMsgs: number;
@@ -38,13 +43,35 @@ export interface StatusTotals {
   acceptErrors: number;
 }
 
-/** The answer to the `status` control call. */
+/** The answer to the `status` control call: the daemon's figures and one page of each list. */
 export interface BrokerStatus {
   server: string;
   version: string;
   protocol: number;
   uptimeMs: number;
+  /** Clients with an id above the call's `clientsAfter`, ascending, at most `limit` of them. */
   clients: ClientStatus[];
+  /** Patterns sorted after the call's `subjectsAfter`, at most `limit` of them. */
   subjects: SubjectStatus[];
+  /** How many clients and patterns there are in all. */
+  clientsTotal: number;
+  subjectsTotal: number;
+  /** Pass as `clientsAfter` / `subjectsAfter` for the next page; null when this page ends the list. */
+  clientsNext: number | null;
+  subjectsNext: string | null;
   totals: StatusTotals;
 }
+
+/** The arguments of the `status` control call (all optional). */
+export interface StatusArgs {
+  /** Only clients with a larger id (default 0: from the first). */
+  clientsAfter?: number;
+  /** Only patterns sorted after this one (default '': from the first). */
+  subjectsAfter?: string;
+  /** Most clients and most patterns in this answer, 1 to 1000 (default STATUS_PAGE). */
+  limit?: number;
+}
+
+/** Default and largest page of the `status` call. */
+export const STATUS_PAGE = 500;
+export const STATUS_PAGE_MAX = 1000;

@@ -1,12 +1,12 @@
-// Socket buffer sizes through the native helper (native/udsbus_native.c): Node's net module has
-// no SO_SNDBUF. An AF_UNIX stream socket is limited by its sender's send buffer (the default,
-// net.core.wmem_default, is 208 KiB); a larger one lets a writer hand over more per syscall and
-// wake its reader less often (measured in bench/RESULTS.md). Without the helper everything works
-// with the system default.
+// The native helper (native/udsbus_native.c) and what it adds to a connected net.Socket: socket
+// buffer sizes (Node has no SO_SNDBUF; a larger send buffer lets a writer hand over more per
+// syscall, measured in bench/RESULTS.md) and the peer's credentials (SO_PEERCRED). Without the
+// helper sockets keep the system default buffers and peers have no verified credentials.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import type { PeerCredentials } from '../protocol/conn.js';
 
 export interface NativeHelper {
   setSocketBuffers(fd: number, sndbuf: number, rcvbuf: number): [number, number];
@@ -14,6 +14,8 @@ export interface NativeHelper {
   listenAbstract(name: string, backlog: number): number;
   connectAbstract(name: string): number;
   lockFile(path: string): number;
+  notify(address: string, message: string): number;
+  peerCredentials(fd: number): [number, number, number];
 }
 
 /**
@@ -86,6 +88,19 @@ function withFd<T>(socket: Socket, fn: (h: NativeHelper, fd: number) => T): T | 
   } catch {
     return null;
   }
+}
+
+/**
+ * The peer's credentials as the kernel recorded them when it connected (SO_PEERCRED), or
+ * undefined without the helper or the descriptor. Read at accept, before any await.
+ */
+export function peerCredentials(socket: Socket): PeerCredentials | undefined {
+  return (
+    withFd(socket, (h, fd) => {
+      const [pid, uid, gid] = h.peerCredentials(fd);
+      return { pid, uid, gid };
+    }) ?? undefined
+  );
 }
 
 /** net.core.wmem_max: the largest send buffer an unprivileged process can set, or null. */

@@ -11,13 +11,15 @@ import { connectSocket, listenAbstract } from './connect.js';
 import { lockSocketPath, type PathLock } from './lock.js';
 import { isAbstract } from './socket-path.js';
 import { currentUid, folderProblem } from './socket-trust.js';
-import { setSendBuffer } from './sock-buf.js';
+import { peerCredentials, setSendBuffer } from './sock-buf.js';
 
 /** Attaches one socket to the broker: bytes in, bytes out, drain and close. */
 export function attachSocket(broker: Attachable, socket: Socket, sockBuf = 0): void {
   socket.setNoDelay?.(true);
   if (sockBuf > 0) setSendBuffer(socket, sockBuf);
+  const peer = peerCredentials(socket);
   const events = broker.attach({
+    ...(peer !== undefined && { peer }),
     write: (bytes) => socket.write(bytes),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
@@ -68,6 +70,8 @@ function prepareFolder(path: string): void {
 }
 
 const locks = new WeakMap<Server, PathLock>();
+/** Servers on a socket systemd passed in: the socket file is systemd's, never removed here. */
+const inherited = new WeakSet<Server>();
 
 /**
  * Listen backlog: connections the kernel holds for the daemon before it accepts them. A Unix
@@ -76,6 +80,31 @@ const locks = new WeakMap<Server, PathLock>();
  * since Linux 5.4; 128 before).
  */
 export const LISTEN_BACKLOG = 4096;
+
+/**
+ * Listens on an already bound and listening socket `fd` (systemd socket activation): no
+ * folder, lock, probe or unlink — the socket and its file belong to the service manager.
+ */
+export async function listenInherited(
+  broker: Attachable,
+  fd: number,
+  sockBuf = 0,
+): Promise<Server> {
+  const server = createServer({ pauseOnConnect: false }, (socket) =>
+    attachSocket(broker, socket, sockBuf),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // Node calls listen() again on the fd (with 511 unless told): keep the backlog high.
+    server.listen({ fd }, LISTEN_BACKLOG, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err: NodeJS.ErrnoException) => broker.acceptFailed?.(err.code ?? 'EIO'));
+  inherited.add(server);
+  return server;
+}
 
 /**
  * Starts listening on `path`. Refuses an untrusted folder, a lock another daemon holds, or a
@@ -142,10 +171,10 @@ async function listenLocked(broker: Attachable, path: string, sockBuf: number): 
   return server;
 }
 
-/** Stops accepting and removes the socket file (if it is still ours). */
+/** Stops accepting and removes the socket file (if it is still ours, and not systemd's). */
 export async function closeUnix(server: Server, path: string): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!isAbstract(path)) {
+  if (!isAbstract(path) && !inherited.has(server)) {
     try {
       unlinkSync(path);
     } catch {

@@ -1,8 +1,8 @@
 // In-memory Conn for broker tests: records what the broker writes and decodes it as a client
-// would (FrameDecoder), and lets a test feed bytes into the broker. No sockets.
+// would (FrameDecoder), and lets a test feed bytes into the broker. No sockets. It attaches
+// through the same structural seam (protocol/conn.ts) as src/transport/memory.ts.
 
-import type { Broker } from '../../src/broker/broker.js';
-import type { Conn, ConnEvents } from '../../src/protocol/conn.js';
+import type { Attachable, Conn, ConnEvents } from '../../src/protocol/conn.js';
 import { BusError } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { Op, PROTOCOL_VERSION } from '../../src/protocol/constants.js';
@@ -46,7 +46,7 @@ export class MemPeer implements Conn {
   /** Client id from the daemon's HELLO, once `hello()` succeeded. */
   id = 0;
 
-  constructor(broker: Broker) {
+  constructor(broker: Attachable) {
     this.events = broker.attach(this);
   }
 
@@ -119,7 +119,7 @@ export class MemPeer implements Conn {
 }
 
 /** Attaches a peer, sends a HELLO, waits for the daemon's HELLO and returns the peer (frames cleared). */
-export async function helloPeer(broker: Broker, name = 'test'): Promise<MemPeer> {
+export async function helloPeer(broker: Attachable, name = 'test'): Promise<MemPeer> {
   const peer = new MemPeer(broker);
   peer.send(encodeHello(PROTOCOL_VERSION, { name, pid: 1 }));
   await tick();

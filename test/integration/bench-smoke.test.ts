@@ -1,4 +1,4 @@
-// Smoke run of every `udsbus bench` scenario and of the peer suite (raw relay) with tiny counts,
+// Smoke run of every benchmark harness scenario (bench/harness/cli.ts, run directly) and of the peer suite (raw relay) with tiny counts,
 // so the benchmark code cannot rot. Asserts shapes and accounting, never speed.
 
 import assert from 'node:assert/strict';
@@ -9,23 +9,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import type { BenchResult } from '../../src/cli/bench-types.js';
+import type { BenchResult } from '../../bench/harness/types.js';
 import { PEERS } from '../../bench/peers/peers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = join(ROOT, 'bin/udsbus.js');
+const HARNESS = join(ROOT, 'dist/bench/harness/cli.js');
 const SUITE = join(ROOT, 'dist/bench/peers/run.js');
 
 const run = promisify(execFile);
 
 async function bench(args: string[]): Promise<BenchResult> {
-  const argv = [BIN, 'bench', ...args, '--start-daemon', '--json'];
+  const argv = [HARNESS, ...args, '--start-daemon', '--json'];
   let stdout: string;
   try {
     ({ stdout } = await run(process.execPath, argv, { encoding: 'utf8', timeout: 15_000 }));
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    assert.fail(`udsbus bench ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+    assert.fail(`bench harness ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
   }
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1] ?? '') as BenchResult;
@@ -47,14 +47,14 @@ function latency(r: BenchResult): void {
 }
 
 // Each run mostly waits on process start-up: run them side by side.
-void describe('udsbus bench', { concurrency: 3 }, () => {
-  void test('udsbus bench pubsub 1->1 (tiny)', async () => {
+void describe('bench harness', { concurrency: 3 }, () => {
+  void test('harness pubsub 1->1 (tiny)', async () => {
     const r = await bench(['pubsub', '--size', '64', '--msgs', '2000', '--max-seconds', '3']);
     assert.equal(r.scenario, 'pubsub');
     accounting(r);
   });
 
-  void test('udsbus bench pubsub 1->2 counts each delivery', async () => {
+  void test('harness pubsub 1->2 counts each delivery', async () => {
     const r = await bench([
       'pubsub',
       '--size',
@@ -69,29 +69,29 @@ void describe('udsbus bench', { concurrency: 3 }, () => {
     accounting(r, 2);
   });
 
-  void test('udsbus bench reqrep closed loop (tiny)', async () => {
+  void test('harness reqrep closed loop (tiny)', async () => {
     const r = await bench(['reqrep', '--size', '64', '--msgs', '200', '--warmup', '10']);
     assert.equal(r.mode, 'closed-loop');
     accounting(r);
     latency(r);
   });
 
-  void test('udsbus bench reqrep fixed rate (tiny)', async () => {
+  void test('harness reqrep fixed rate (tiny)', async () => {
     const r = await bench(['reqrep', '--msgs', '200', '--rate', '2000', '--warmup', '10']);
     assert.equal(r.mode, 'fixed-rate');
     accounting(r);
     latency(r);
   });
 
-  void test('udsbus bench conns (50 idle clients)', async () => {
+  void test('harness conns (50 idle clients)', async () => {
     const r = await bench(['conns', '--clients', '50']);
     accounting(r);
     assert.equal(r.delivered, 50);
     assert.ok(typeof r.rss_mb === 'number' && r.rss_mb > 0, JSON.stringify(r));
   });
 
-  void test('udsbus bench rejects an unknown scenario with exit code 2', () => {
-    const r = spawnSync(process.execPath, [BIN, 'bench', 'nope'], { encoding: 'utf8' });
+  void test('harness rejects an unknown scenario with exit code 2', () => {
+    const r = spawnSync(process.execPath, [HARNESS, 'nope'], { encoding: 'utf8' });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /unknown scenario/);
   });

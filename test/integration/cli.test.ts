@@ -187,7 +187,7 @@ void test('usage errors exit 2, failures exit 1, --help exits 0', async () => {
     assert.match(h.stdout, /--socket PATH/, cmd);
   }
   const bad = await runCli(['pub', 'bad subject', 'x', '-s', sock]);
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /contains a space/);
   const nodaemon = await runCli(['status', '-s', join(tmp.dir, 'none.sock')]);
   assert.equal(nodaemon.code, 1);

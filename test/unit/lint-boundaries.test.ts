@@ -53,6 +53,21 @@ const rejected: [string, string, RegExp][] = [
   ],
   ['protocol', "import x from '../../bench/run.js';", /outside src/],
   ['cli', "const m = await import('../client/index.js');", /no dynamic import/],
+  [
+    'cli/commands',
+    "import { Broker } from '../../broker/index.js';",
+    /src\/cli\/ may not import src\/broker\//,
+  ],
+  [
+    'cli/commands',
+    "import { daemonMain } from '../../daemon/main.js';",
+    /src\/cli\/ may not import src\/daemon\//,
+  ],
+  [
+    'cli',
+    "import { listenUnix } from '../transport/unix-server.js';",
+    /src\/cli\/ may not import src\/transport\//,
+  ],
 ];
 
 for (const [folder, code, why] of rejected) {
@@ -65,6 +80,10 @@ for (const [folder, code, why] of rejected) {
 
 const allowed: [string, string][] = [
   ['cli', "import { connect } from '../client/index.js';\nimport { readFileSync } from 'node:fs';"],
+  [
+    'cli/commands',
+    "import { x } from '../command.js';\nimport { y } from '../../util/args.js';\nimport { z } from '../../protocol/subject.js';",
+  ],
   [
     'broker',
     "import { Op } from '../protocol/constants.js';\nimport { Session } from './session.js';",

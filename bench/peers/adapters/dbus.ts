@@ -1,7 +1,7 @@
 // D-Bus peer: a private dbus-daemon, dbus-next low-level messages. Pub/sub = signals with an
 // `ay` body matched by AddMatch; request/reply = method calls to a well-known name.
 import dbus from 'dbus-next';
-import type { AdapterOptions, BenchAdapter } from '../../../src/cli/bench-types.js';
+import type { AdapterOptions, BenchAdapter } from '../../harness/types.js';
 import { asBuffer, FlushWindow } from './common.js';
 
 const IFACE = 'org.udsbus.Bench';

@@ -1,7 +1,7 @@
 // MQTT peer: Mosquitto 2 over a Unix socket with mqtt.js; variant `qos0` or `qos1`.
 // Request/reply is emulated with a per-requester inbox topic (MQTT 3.1.1 has none).
 import mqtt, { type MqttClient } from 'mqtt';
-import type { AdapterOptions, BenchAdapter } from '../../../src/cli/bench-types.js';
+import type { AdapterOptions, BenchAdapter } from '../../harness/types.js';
 import { asBuffer, Requests, unwrapRequest, Window, wrapReply, wrapRequest } from './common.js';
 
 type Qos = 0 | 1;

@@ -1,6 +1,6 @@
 // NATS peer (nats.js over TCP loopback: nats-server has no Unix socket listener).
 import { connect, type NatsConnection } from 'nats';
-import type { AdapterOptions, BenchAdapter } from '../../../src/cli/bench-types.js';
+import type { AdapterOptions, BenchAdapter } from '../../harness/types.js';
 import { FlushWindow } from './common.js';
 
 class NatsBus implements BenchAdapter {

@@ -2,7 +2,7 @@
 // node-ipc-server. Binary payloads travel base64-encoded inside the JSON events.
 import { once } from 'node:events';
 import { IPCModule } from 'node-ipc';
-import type { AdapterOptions, BenchAdapter } from '../../../src/cli/bench-types.js';
+import type { AdapterOptions, BenchAdapter } from '../../harness/types.js';
 import { asBuffer } from './common.js';
 
 const ID = 'bus';

@@ -5,7 +5,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import type { AdapterOptions, BenchAdapter } from '../../../src/cli/bench-types.js';
+import type { AdapterOptions, BenchAdapter } from '../../harness/types.js';
 import { DEFAULT_SOCK_BUF, setSendBuffer } from '../../../src/transport/sock-buf.js';
 import { forEachFrame, FrameSplitter, ROLE } from './raw-frames.js';
 

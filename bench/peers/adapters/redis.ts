@@ -1,7 +1,7 @@
 // Redis pub/sub peer (ioredis over a Unix socket). Request/reply is emulated: the requester
 // subscribes to its own inbox channel and the responder publishes the answer there.
 import { Redis } from 'ioredis';
-import type { AdapterOptions, BenchAdapter } from '../../../src/cli/bench-types.js';
+import type { AdapterOptions, BenchAdapter } from '../../harness/types.js';
 import { asBuffer, Requests, unwrapRequest, Window, wrapReply, wrapRequest } from './common.js';
 
 const ignore = (): void => undefined;

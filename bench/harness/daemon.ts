@@ -1,4 +1,4 @@
-// Starts a private udsbus daemon for benchmarks (`udsbus bench --start-daemon`, the peer suite):
+// Starts a private udsbus daemon for benchmarks (the harness's `--start-daemon`, the peer suite):
 // a temp dir, `udsbus daemon -s DIR/bus.sock`, ready once it prints `listening on`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // udsbus as a benchmark bus: the worker-side adapter over the client library.
-// Imports only the client (CLI boundary).
-import { connect, type Client, type GapInfo } from '../client/index.js';
-import type { AdapterOptions, BenchAdapter } from './bench-types.js';
+// Imports only the client library.
+import { connect, type Client, type GapInfo } from '../../src/client/index.js';
+import type { AdapterOptions, BenchAdapter } from './types.js';
 
 class UdsbusBus implements BenchAdapter {
   readonly #client: Client;

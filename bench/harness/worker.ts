@@ -1,14 +1,14 @@
 // Benchmark worker process: one publisher, subscriber, responder, requester or idle-client
-// holder, driven over the fork IPC channel by bench-runner. Loads its bus adapter by URL.
+// holder, driven over the fork IPC channel by runner.ts. Loads its bus adapter by URL.
 import { setImmediate as yieldLoop, setTimeout as sleep } from 'node:timers/promises';
-import { percentile } from './bench-stats.js';
+import { percentile } from './stats.js';
 import type {
   AdapterModule,
   BenchAdapter,
   ControlMessage,
   WorkerConfig,
   WorkerReport,
-} from './bench-types.js';
+} from './types.js';
 
 const now = (): number => Number(process.hrtime.bigint());
 
@@ -279,7 +279,7 @@ async function runIdle(cfg: WorkerConfig, mod: AdapterModule): Promise<void> {
 async function main(): Promise<void> {
   const arg = process.argv[2];
   if (arg === undefined || !process.send) {
-    process.stderr.write('bench-worker: run by `udsbus bench`, not by hand\n');
+    process.stderr.write('bench-worker: run by bench/harness/runner, not by hand\n');
     process.exitCode = 2;
     return;
   }

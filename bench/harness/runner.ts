@@ -1,18 +1,18 @@
 // Benchmark scenarios: each runs its publishers, subscribers, requesters or idle clients as
-// separate worker processes (bench-worker) against one bus and returns a BenchResult.
+// separate worker processes (worker.ts) against one bus and returns a BenchResult.
 // The registry is keyed by scenario name so `queue` and `pipe` can join later.
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { round } from './bench-stats.js';
+import { round } from './stats.js';
 import type {
   BenchResult,
   ControlMessage,
   WorkerConfig,
   WorkerReport,
   WorkerRole,
-} from './bench-types.js';
+} from './types.js';
 
 /** The bus under test, as the workers reach it. */
 export interface BenchTarget {
@@ -48,7 +48,7 @@ export interface Scenario {
 
 type Result = Extract<WorkerReport, { t: 'result' }>;
 
-const WORKER = fileURLToPath(new URL('./bench-worker.js', import.meta.url));
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 const SUBJECT = 'bench.data';
 /** Extra node flags for worker processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
 const WORKER_NODE_ARGS = (process.env.UDSBUS_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean);

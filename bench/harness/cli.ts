@@ -1,17 +1,17 @@
-// `udsbus bench SCENARIO`: publishers, subscribers, requesters or idle clients as separate
-// processes against a running daemon (or one it starts), then a table or one JSON object.
-// Imports only the client library and the bench-* modules (CLI boundary).
+// The benchmark harness's command line (`node dist/bench/harness/cli.js SCENARIO`, or
+// `npm run bench:harness -- SCENARIO`): publishers, subscribers, requesters or idle clients as
+// separate processes against a running daemon (or one it starts), then a table or one JSON object.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { defaultSocketPath } from '../client/index.js';
-import { startBenchDaemon, type BenchDaemon } from './bench-daemon.js';
-import { SCENARIOS, type ScenarioParams } from './bench-runner.js';
-import { formatTable } from './bench-stats.js';
+import { defaultSocketPath } from '../../src/client/index.js';
+import { startBenchDaemon, type BenchDaemon } from './daemon.js';
+import { SCENARIOS, type ScenarioParams } from './runner.js';
+import { formatTable } from './stats.js';
 
-const ADAPTER = new URL('./bench-udsbus.js', import.meta.url).href;
+const ADAPTER = new URL('./udsbus-adapter.js', import.meta.url).href;
 
-const HELP = `Usage: udsbus bench SCENARIO [options]
+const HELP = `Usage: node dist/bench/harness/cli.js SCENARIO [options]
 
 Runs each publisher, subscriber, requester or idle client as its own process against the
 daemon and prints a table, or one JSON object with --json. Every result says how many
@@ -23,10 +23,10 @@ ${Object.values(SCENARIOS)
   .join('\n')}
 
 Examples:
-  udsbus bench pubsub --size 64 --msgs 1000000 --pubs 1 --subs 1
-  udsbus bench reqrep --size 64 --msgs 50000             (closed loop)
-  udsbus bench reqrep --size 64 --msgs 50000 --rate 20000 (fixed rate, no coordinated omission)
-  udsbus bench conns --clients 1000                      (daemon RSS with idle clients)
+  node dist/bench/harness/cli.js pubsub --size 64 --msgs 1000000 --pubs 1 --subs 1
+  node dist/bench/harness/cli.js reqrep --size 64 --msgs 50000             (closed loop)
+  node dist/bench/harness/cli.js reqrep --size 64 --msgs 50000 --rate 20000 (fixed rate, no coordinated omission)
+  node dist/bench/harness/cli.js conns --clients 1000                      (daemon RSS with idle clients)
 
 Options:
   -s, --socket PATH     bus socket (default: $UDSBUS_SOCKET, $XDG_RUNTIME_DIR/udsbus/bus.sock, /tmp/udsbus-<uid>/bus.sock)
@@ -84,7 +84,7 @@ export function findListenerPid(path: string): number | undefined {
   return undefined;
 }
 
-/** Runs `udsbus bench`; returns the exit code (0 ok, 1 failure, 2 usage). */
+/** Runs the harness command line; returns the exit code (0 ok, 1 failure, 2 usage). */
 export async function benchCommand(argv: string[]): Promise<number> {
   let values;
   let positionals;
@@ -109,7 +109,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    process.stderr.write(`udsbus bench: ${(err as Error).message}\n\n${HELP}`);
+    process.stderr.write(`bench: ${(err as Error).message}\n\n${HELP}`);
     return 2;
   }
   if (values.help) {
@@ -120,7 +120,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const scenario = name === undefined ? undefined : SCENARIOS[name];
   if (scenario === undefined || positionals.length > 1) {
     process.stderr.write(
-      `udsbus bench: ${name === undefined ? 'missing SCENARIO' : `unknown scenario ${JSON.stringify(positionals.join(' '))}`}\n\n${HELP}`,
+      `bench: ${name === undefined ? 'missing SCENARIO' : `unknown scenario ${JSON.stringify(positionals.join(' '))}`}\n\n${HELP}`,
     );
     return 2;
   }
@@ -146,7 +146,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     daemonPid = int('daemon-pid', values['daemon-pid'], 1);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`udsbus bench: ${err.message}\n`);
+    process.stderr.write(`bench: ${err.message}\n`);
     return 2;
   }
 
@@ -182,7 +182,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
-    process.stderr.write(`udsbus bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);
@@ -191,7 +191,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
 }
 
-// Allow `node dist/src/cli/bench.js ...` for development without the CLI wiring.
+// Run as a program: `node dist/bench/harness/cli.js ...`.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   process.exitCode = await benchCommand(process.argv.slice(2));
 }

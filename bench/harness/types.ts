@@ -1,4 +1,4 @@
-// Shapes shared by `udsbus bench`, its worker processes and the peer suite (bench/peers).
+// Shapes shared by the harness (bench/harness/cli.ts), its worker processes and the peer suite (bench/peers).
 // Types only: imports nothing.
 
 /** One benchmark measurement: the same shape for udsbus and every peer. */

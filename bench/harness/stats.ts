@@ -1,6 +1,6 @@
 // Numbers for the benchmark harness: percentiles, medians and the text table.
 // Pure functions: imports only the shared types.
-import type { BenchResult } from './bench-types.js';
+import type { BenchResult } from './types.js';
 
 /** Percentile (0..100) of an ascending-sorted array, nearest-rank. */
 export function percentile(sorted: Float64Array | number[], p: number): number {

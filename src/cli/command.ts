@@ -1,0 +1,100 @@
+// What a `udsbus` subcommand is ({ name, summary, help, options, run }), the context it runs in,
+// and the helpers every command shares. Imports client/, protocol/, util/ and ./output (a type).
+
+import { connect, defaultSocketPath, type Client, type BusError } from '../client/index.js';
+import { subjectProblem } from '../protocol/subject.js';
+import { formatOptions, UsageError, type OptionSpecs } from '../util/args.js';
+import type { Output } from './output.js';
+
+/** Why a long-running command should stop. */
+export type StopReason = 'signal' | 'output-closed';
+
+/** What a command runs with. */
+export interface Context {
+  /** stdout, with backpressure and EPIPE handled. */
+  out: Output;
+  /** Resolves on SIGINT/SIGTERM, or when stdout is closed by its reader. */
+  stopped: Promise<StopReason>;
+  /** Input bytes (stdin). */
+  stdin: NodeJS.ReadableStream;
+}
+
+/** A `udsbus` subcommand. */
+export interface Command {
+  name: string;
+  /** Other names it answers to (`request` for `req`). */
+  aliases?: readonly string[];
+  /** The usage line's arguments: `SUBJECT [DATA] [options]`. */
+  usage: string;
+  /** One line for `udsbus --help` and the docs. */
+  summary: string;
+  /** The paragraph(s) between the usage line and the options. */
+  help: string;
+  options: OptionSpecs;
+  /** Runs the command; resolves to the exit code. Throws UsageError before connecting. */
+  run(argv: readonly string[], ctx: Context): Promise<number>;
+}
+
+/** An operational failure (exit 1), said in one line. */
+export class CliFailure extends Error {
+  override readonly name = 'CliFailure';
+}
+
+/** The option every command takes first. */
+export const SOCKET_OPTION = {
+  socket: {
+    type: 'string',
+    short: 's',
+    arg: 'PATH',
+    help: 'bus socket',
+    default: '$UDSBUS_SOCKET, $XDG_RUNTIME_DIR/udsbus/bus.sock, /tmp/udsbus-<uid>/bus.sock',
+  },
+} as const satisfies OptionSpecs;
+
+/** The option every command takes last. */
+export const HELP_OPTION = {
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies OptionSpecs;
+
+/** The full help text of a command. */
+export function commandHelp(c: Command): string {
+  return `Usage: udsbus ${c.name} ${c.usage}\n\n${c.help}\n\nOptions:\n${formatOptions(c.options)}\n`;
+}
+
+/** Throws UsageError when `subject` is not a valid subject (or pattern, with `wildcards`). */
+export function checkSubject(subject: string, wildcards: boolean): string {
+  const problem = subjectProblem(subject, wildcards);
+  if (problem !== null) throw new UsageError(problem);
+  return subject;
+}
+
+/** Throws UsageError when `group` is not a valid queue group name. */
+export function checkQueue(group: string | undefined): string | undefined {
+  const problem = group === undefined ? null : subjectProblem(group, false);
+  if (problem !== null) throw new UsageError(problem.replace(/^subject/, 'queue group name'));
+  return group;
+}
+
+/** Connects to the daemon at `socket` (or the default path). */
+export function open(socket: string | undefined, name: string, reconnect = false): Promise<Client> {
+  return connect({ path: socket ?? defaultSocketPath(), name, reconnect });
+}
+
+/** Writes `udsbus: LINE` on stderr. */
+export function note(line: string): void {
+  process.stderr.write(`udsbus: ${line}\n`);
+}
+
+/**
+ * Waits for the end of a long-running command: `done` (its own end), a stop (signal or closed
+ * stdout), or the client closing for good (a BusError, reported by the caller).
+ */
+export async function runUntil(
+  client: Client,
+  ctx: Context,
+  done: Promise<void>,
+): Promise<BusError | undefined> {
+  const closed = new Promise<BusError | undefined>((resolve) => client.once('close', resolve));
+  const result = await Promise.race([done, ctx.stopped, closed]);
+  return typeof result === 'object' ? result : undefined;
+}

@@ -1,0 +1,18 @@
+// Every `udsbus` subcommand, in the order help lists them (`daemon` is routed by bin/udsbus.js).
+
+import type { Command } from '../command.js';
+import { broadcast } from './broadcast.js';
+import { listen } from './listen.js';
+import { pub } from './pub.js';
+import { reply } from './reply.js';
+import { req } from './req.js';
+import { send } from './send.js';
+import { status } from './status.js';
+import { sub } from './sub.js';
+
+export const COMMANDS: readonly Command[] = [pub, sub, req, reply, send, broadcast, listen, status];
+
+/** The command called `name` (or one of its aliases). */
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name) === true);
+}

@@ -1,0 +1,122 @@
+// `udsbus daemon`: reads argv, starts the daemon, stops it on SIGTERM/SIGINT. bin/udsbus.js
+// routes `udsbus daemon` here, so the CLI never imports the daemon.
+// Imports broker/ (types), transport/, protocol/, util/ and ./daemon.
+
+import type { BrokerOptions } from '../broker/index.js';
+import { BusError } from '../protocol/errors.js';
+import { DAEMON_SOCK_BUF, nativeProblem, wmemMax } from '../transport/sock-buf.js';
+import { sdNotify } from '../transport/systemd.js';
+import { defaultSocketPath } from '../transport/socket-path.js';
+import { intOption, parseOptions, UsageError } from '../util/args.js';
+import { packageVersion } from '../util/version.js';
+import { log, startDaemon, type RunningDaemon } from './daemon.js';
+import { DAEMON_HELP, DAEMON_OPTIONS } from './options.js';
+
+/** The start-up line that says which send buffer client sockets get. */
+function sockBufLine(sockBuf: number): string {
+  if (sockBuf === 0) return 'socket buffers: system default (--sock-buf 0)';
+  const problem = nativeProblem();
+  if (problem !== '') {
+    return `socket buffers: system default; the native helper is not built (${problem}); run npm run build:native`;
+  }
+  const max = wmemMax();
+  const capped = max !== null && max < sockBuf;
+  return `socket buffers: SO_SNDBUF ${sockBuf} bytes per client${capped ? `, capped by net.core.wmem_max at ${max}` : ''}`;
+}
+
+interface DaemonArgs {
+  path: string;
+  options: BrokerOptions;
+  shutdownTimeout: number;
+  sockBuf: number;
+  quiet: boolean;
+  help: boolean;
+}
+
+/** Parses and checks `udsbus daemon` arguments; throws UsageError. */
+export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
+  const { values } = parseOptions(argv, DAEMON_OPTIONS, false);
+  const int = (name: keyof typeof DAEMON_OPTIONS, min: number): number | undefined => {
+    const v = values[name];
+    return typeof v === 'string' ? intOption(v, `--${name}`, min) : undefined;
+  };
+  const options: BrokerOptions = {};
+  const set = <K extends keyof BrokerOptions>(key: K, v: BrokerOptions[K] | undefined): void => {
+    if (v !== undefined) options[key] = v;
+  };
+  set('maxFrame', int('max-frame', 1));
+  set('maxQueueBytes', int('max-queue-bytes', 1));
+  set('maxQueueMsgs', int('max-queue-msgs', 1));
+  set('slowGraceMs', int('slow-grace-ms', 1));
+  set('flowWindowBytes', int('flow-window', 0));
+  set('flowWaitMs', int('flow-wait-ms', 1));
+  set('pingMs', int('ping-ms', 0));
+  set('maxPingsOut', int('max-pings-out', 1));
+  set('idleTimeoutMs', int('idle-timeout-ms', 0));
+  return {
+    path: values.socket ?? defaultSocketPath(),
+    options,
+    shutdownTimeout: int('shutdown-timeout', 1) ?? 5000,
+    sockBuf: int('sock-buf', 0) ?? DAEMON_SOCK_BUF,
+    quiet: values.quiet === true,
+    help: values.help === true,
+  };
+}
+
+/** `udsbus daemon`: resolves to the exit code (0 stopped by a signal, 1 failure, 2 usage). */
+export async function daemonMain(argv: readonly string[]): Promise<number> {
+  let args: DaemonArgs;
+  try {
+    args = parseDaemonArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`udsbus daemon: ${err.message}\nRun 'udsbus daemon --help' for usage.\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(DAEMON_HELP);
+    return 0;
+  }
+  const { path, shutdownTimeout, sockBuf } = args;
+  let daemon: RunningDaemon;
+  try {
+    daemon = await startDaemon(path, args.options, shutdownTimeout, args.quiet, sockBuf);
+  } catch (err) {
+    if (err instanceof RangeError || err instanceof TypeError) {
+      process.stderr.write(`udsbus daemon: ${err.message}\n`);
+      return 2;
+    }
+    log(
+      err instanceof BusError
+        ? err.message
+        : `cannot listen on ${path}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+    return 1;
+  }
+  return await new Promise<number>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
+      log(`${sig}: stopping (flushing queues, up to ${shutdownTimeout} ms)`);
+      sdNotify('STOPPING=1');
+      daemon.stop().then(
+        () => {
+          log('stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          log(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    // Only now say we listen: whoever waits for this line may signal at once, and a SIGTERM
+    // before the handlers above exist would kill the process without a graceful stop.
+    const how = daemon.activated ? ', socket passed by systemd' : '';
+    log(`listening on ${daemon.path} (udsbus ${packageVersion()}${how})`);
+    log(sockBufLine(sockBuf));
+    sdNotify(`READY=1\nSTATUS=listening on ${daemon.path}\nMAINPID=${process.pid}`);
+  });
+}

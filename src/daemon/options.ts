@@ -1,0 +1,101 @@
+// The options of `udsbus daemon`: one source for its help, its parser and the docs tables.
+// Imports only util/.
+
+import { formatOptions, type OptionSpecs } from '../util/args.js';
+
+/** Every `udsbus daemon` option, with its help line and default. */
+export const DAEMON_OPTIONS = {
+  socket: {
+    type: 'string',
+    short: 's',
+    arg: 'PATH',
+    see: 'see [Socket path](#socket-path)',
+    help: 'socket path, or @name for an abstract socket',
+    default: '$UDSBUS_SOCKET, $XDG_RUNTIME_DIR/udsbus/bus.sock, /tmp/udsbus-<uid>/bus.sock',
+  },
+  'max-frame': {
+    type: 'string',
+    arg: 'BYTES',
+    help: 'largest frame body accepted from (and sent to) a client',
+    default: '1048576',
+  },
+  'max-queue-bytes': {
+    type: 'string',
+    arg: 'N',
+    help: 'TX queue bound per client, bytes',
+    default: '16777216',
+  },
+  'max-queue-msgs': {
+    type: 'string',
+    arg: 'N',
+    help: 'TX queue bound per client, messages',
+    default: '100000',
+  },
+  'slow-grace-ms': {
+    type: 'string',
+    arg: 'MS',
+    help: 'how long a disconnect-policy subscriber may stay over its bound before it is cut off',
+    default: '2000',
+  },
+  'flow-window': {
+    type: 'string',
+    arg: 'BYTES',
+    see: 'see [Flow control](#flow-control)',
+    help: 'pause producers while a client has more than this pending; 0 = off',
+    default: '524288',
+  },
+  'flow-wait-ms': {
+    type: 'string',
+    arg: 'MS',
+    help: 'longest a client that does not drain holds its producers paused by the window',
+    default: '100',
+  },
+  'sock-buf': {
+    type: 'string',
+    arg: 'BYTES',
+    see: 'see [Socket buffers](#socket-buffers)',
+    help: 'send buffer (SO_SNDBUF) asked for on each client socket; 0 = system default (needs the native helper)',
+    default: '1048576',
+  },
+  'shutdown-timeout': {
+    type: 'string',
+    arg: 'MS',
+    help: 'how long SIGTERM/SIGINT waits for client queues to be flushed',
+    default: '5000',
+  },
+  'ping-ms': {
+    type: 'string',
+    arg: 'MS',
+    help: 'PING every client this often; 0 = off',
+    default: '0',
+  },
+  'max-pings-out': {
+    type: 'string',
+    arg: 'N',
+    help: 'disconnect a client that leaves N PINGs unanswered',
+    default: '2',
+  },
+  'idle-timeout-ms': {
+    type: 'string',
+    arg: 'MS',
+    help: 'disconnect a client that sends nothing for this long; 0 = never',
+    default: '0',
+  },
+  quiet: {
+    type: 'boolean',
+    short: 'q',
+    see: 'see [Log lines](#log-lines)',
+    help: 'log only start, stop and daemon errors (no per-client lines)',
+  },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies OptionSpecs;
+
+/** `udsbus daemon --help`. */
+export const DAEMON_HELP = `Usage: udsbus daemon [options]
+
+Runs the bus daemon on a Unix domain socket. Logs one line per lifecycle event on stderr,
+starting with "udsbus: listening on PATH (udsbus VERSION)".
+
+Options:
+${formatOptions(DAEMON_OPTIONS)}
+`;
