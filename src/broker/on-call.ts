@@ -14,7 +14,7 @@ export function onCall(core: BrokerCore, s: Session, body: Uint8Array): void {
   switch (call.op) {
     case 'status': {
       const problem = statusArgsProblem(call.args);
-      core.push(
+      core.reply(
         s,
         encodeCallReply(
           problem === null
@@ -25,10 +25,10 @@ export function onCall(core: BrokerCore, s: Session, body: Uint8Array): void {
       return;
     }
     case 'echo':
-      core.push(s, encodeCallReply({ cid, ok: true, result: call.args }));
+      core.reply(s, encodeCallReply({ cid, ok: true, result: call.args }));
       return;
     default:
-      core.push(
+      core.reply(
         s,
         encodeCallReply({
           cid,

@@ -94,6 +94,7 @@ export function brokerStatus(core: BrokerCore, args: StatusArgs = {}): BrokerSta
       dropped: core.dropped,
       pendingRequests: core.pending.size,
       lateReplies: core.pending.late,
+      acceptErrors: core.acceptErrors.count,
     },
   };
 }

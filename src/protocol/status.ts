@@ -36,6 +36,11 @@ export interface StatusTotals {
   pendingRequests: number;
   /** RES frames dropped because their request had timed out or was already answered. */
   lateReplies: number;
+  /**
+   * Connections the daemon could not accept (out of file descriptors: EMFILE, ENFILE; or
+   * memory); each such client saw its connection closed at once.
+   */
+  acceptErrors: number;
 }
 
 /** The answer to the `status` control call: the daemon's figures and one page of each list. */
