@@ -10,6 +10,7 @@ import {
   writePubEnvelope,
 } from '../../src/protocol/delivery-frames.js';
 import { encodePub, PubLayout, readPub } from '../../src/protocol/message-frames.js';
+import { MsgView } from '../../src/protocol/msg-view.js';
 import type { Micro } from './harness.js';
 
 const PAYLOAD = new Uint8Array(64).fill(0x61);
@@ -37,7 +38,9 @@ function msgStream(count: number): Uint8Array {
 }
 
 const STREAM_MSGS = 4096;
-const stream = msgStream(STREAM_MSGS);
+/** A stream of MSG frames for subscription 1 on `bench.subject`, 64 B payloads. */
+export const stream = msgStream(STREAM_MSGS);
+export { STREAM_MSGS };
 
 export const codecMicros: Micro[] = [
   {
@@ -56,7 +59,7 @@ export const codecMicros: Micro[] = [
   },
   {
     name: 'frame decoder + decodeMsgAt',
-    op: 'split and decode one 64 B MSG (client receive path)',
+    op: 'split and decode one 64 B MSG into a plain object (the client before MsgView)',
     ops: STREAM_MSGS * 100,
     run(ops) {
       const dec = new FrameDecoder(1 << 20);
@@ -64,6 +67,20 @@ export const codecMicros: Micro[] = [
       for (let i = 0; i < ops / STREAM_MSGS; i++)
         dec.pushRanges(stream, (b, s, e) => {
           n += decodeMsgAt(b, s, e).data.length;
+        });
+      return n;
+    },
+  },
+  {
+    name: 'frame decoder + MsgView',
+    op: 'split one 64 B MSG and read its data as the client does (fields read on use)',
+    ops: STREAM_MSGS * 100,
+    run(ops) {
+      const dec = new FrameDecoder(1 << 20);
+      let n = 0;
+      for (let i = 0; i < ops / STREAM_MSGS; i++)
+        dec.pushRanges(stream, (b, s, e) => {
+          n += new MsgView(b, s, e).data.length;
         });
       return n;
     },

@@ -1,13 +1,14 @@
 // `npm run bench:micro [-- --only NAME,...] [--json]`: the micro-benchmarks of the hot-path
-// pieces (decoder, envelope copy, subject index, TX queue), median ns per op over 7 rounds.
+// pieces (decoder, envelope copy, client receive, subject index, TX queue), median ns per op over 7 rounds.
 
 import { parseArgs } from 'node:util';
+import { clientMicros } from './client.js';
 import { codecMicros } from './codec.js';
 import { measure, table, type Micro } from './harness.js';
 import { subjectMicros } from './subjects.js';
 import { txQueueMicros } from './tx-queue.js';
 
-const ALL: Micro[] = [...codecMicros, ...subjectMicros, ...txQueueMicros];
+const ALL: Micro[] = [...codecMicros, ...clientMicros, ...subjectMicros, ...txQueueMicros];
 
 const { values } = parseArgs({
   options: {

@@ -17,7 +17,7 @@ import { onPub } from './on-pub.js';
 import { onReq, onRes } from './on-request.js';
 import { onSend } from './on-send.js';
 import { onSub, onUnsub, removeSub } from './on-sub.js';
-import { resolveOptions, type BrokerOptions, type Limits } from './options.js';
+import { PRE_HELLO_MAX_FRAME, resolveOptions, type BrokerOptions, type Limits } from './options.js';
 import { Session, SessionState } from './session.js';
 import { brokerStatus } from './status.js';
 import { sysDisconnect } from './sys-events.js';
@@ -26,6 +26,8 @@ export type { BrokerOptions } from './options.js';
 export type { BrokerStatus, ClientStatus } from '../protocol/status.js';
 
 const EMPTY = new Uint8Array(0);
+/** Every PONG is the same two bytes: one shared frame, however many are queued. */
+const PONG = encodeBare(Op.PONG);
 
 /** The message broker; attach a Conn per client. */
 export class Broker {
@@ -58,10 +60,18 @@ export class Broker {
   attach(conn: Conn): ConnEvents {
     const core = this.#core;
     const { clock, handshakeTimeoutMs, maxFrame } = core.options;
-    const session = new Session(this.#nextId++, conn, maxFrame, clock.now());
+    // Until the HELLO, only what a HELLO needs; on-hello.ts raises the limit to maxFrame.
+    const preHello = Math.min(maxFrame, PRE_HELLO_MAX_FRAME);
+    const session = new Session(this.#nextId++, conn, preHello, clock.now());
+    const max = core.options.maxConnections;
+    const full = max > 0 && core.sessions.size >= max;
     core.sessions.set(session.id, session);
     if (this.#closing) {
       core.fail(session, ErrorCode.SHUTDOWN, 'the daemon is shutting down');
+    } else if (full) {
+      // Counted and logged once a second, not once per client.
+      core.acceptErrors.note(`at the limit of ${max} connections (maxConnections)`);
+      core.fail(session, ErrorCode.LIMIT, `too many connections (limit ${max})`, undefined, true);
     } else {
       session.handshakeTimer = clock.setTimeout(() => {
         if (session.state === SessionState.HANDSHAKE) {
@@ -104,6 +114,11 @@ export class Broker {
     };
   }
 
+  /** The transport could not accept a connection (out of fds): counted, logged once a second. */
+  acceptFailed(code: string): void {
+    this.#core.acceptErrors.acceptFailed(code);
+  }
+
   /** What `status` answers. */
   status(): BrokerStatus {
     return brokerStatus(this.#core);
@@ -112,7 +127,8 @@ export class Broker {
   #frameFailed(s: Session, err: unknown): void {
     if (err instanceof BusError) {
       const code = isWireErrorCode(err.code) ? err.code : ErrorCode.PROTOCOL;
-      this.#core.fail(s, code, err.message);
+      const when = s.state === SessionState.HANDSHAKE ? ' before HELLO' : '';
+      this.#core.fail(s, code, `${err.message}${when}`);
     } else {
       this.#core.options.log(
         `client ${s.id}: internal error: ${(err as Error).stack ?? String(err)}`,
@@ -151,7 +167,7 @@ export class Broker {
         onCall(core, s, body);
         return;
       case Op.PING:
-        core.push(s, encodeBare(Op.PONG));
+        core.reply(s, PONG);
         return;
       case Op.PONG:
         return;
@@ -199,6 +215,7 @@ export class Broker {
     const clock = core.options.clock;
     this.#closing = true;
     this.#keepalive.stop();
+    core.acceptErrors.stop();
     for (const s of core.sessions.values()) {
       if (s.state === SessionState.HANDSHAKE) {
         core.fail(s, ErrorCode.SHUTDOWN, 'the daemon is shutting down');

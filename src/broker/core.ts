@@ -10,7 +10,8 @@ import { PubLayout } from '../protocol/message-frames.js';
 import { ReplyStatus } from '../protocol/constants.js';
 import { SubjectCache } from '../protocol/subject-cache.js';
 import { textEncoder } from '../protocol/bytes.js';
-import { afterFlush } from './flow-control.js';
+import { AcceptErrors } from './accept-errors.js';
+import { afterFlush, block } from './flow-control.js';
 import type { ResolvedOptions } from './options.js';
 import { PendingRequests, type Pending } from './pending-requests.js';
 import { Session, SessionState } from './session.js';
@@ -36,6 +37,8 @@ export class BrokerCore {
    * are handled one at a time and nothing keeps it across frames.
    */
   readonly pubLayout = new PubLayout();
+  /** Connections the transport could not accept, counted and logged at most once a second. */
+  readonly acceptErrors: AcceptErrors;
   /** Daemon-wide counters (status totals). */
   msgsIn = 0;
   delivered = 0;
@@ -47,6 +50,7 @@ export class BrokerCore {
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.startedAt = options.clock.now();
+    this.acceptErrors = new AcceptErrors(options.clock, options.warn);
     this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
   }
 
@@ -62,17 +66,28 @@ export class BrokerCore {
     if (!s.out.dirty) this.markDirty(s);
   }
 
-  /** A non-fatal ERROR: one frame was refused; `detail` names what it answers. */
-  refuse(s: Session, code: WireErrorCode, message: string, detail: Obj): void {
-    this.push(s, encodeError({ code, message, fatal: false, detail }));
+  /**
+   * Queues the daemon's answer to one of `s`'s own frames (PONG, non-fatal ERROR, CALL_REPLY, an
+   * immediate REPLY). It counts against `s`'s bound like any message: over it, `s` is not read
+   * until its queue drains to half, so a client that asks and never reads cannot grow it.
+   */
+  reply(s: Session, frame: Uint8Array, priority = 0): void {
+    this.push(s, frame, priority);
+    const o = this.options;
+    if (s.pending > o.maxQueueBytes || s.queuedMsgs > o.maxQueueMsgs) block(s, s);
   }
 
-  /** Sends a fatal error, then closes the session once what is queued is written. */
-  fail(s: Session, code: WireErrorCode, message: string, detail?: Obj): void {
+  /** A non-fatal ERROR: one frame was refused; `detail` names what it answers. */
+  refuse(s: Session, code: WireErrorCode, message: string, detail: Obj): void {
+    this.reply(s, encodeError({ code, message, fatal: false, detail }));
+  }
+
+  /** Sends a fatal error, then closes the session once what is queued is written (`quiet`: no log line). */
+  fail(s: Session, code: WireErrorCode, message: string, detail?: Obj, quiet = false): void {
     const wasReady = s.open;
     if (!s.beginClose()) return;
     this.options.clock.clearTimeout(s.handshakeTimer);
-    if (wasReady || code !== ErrorCode.SHUTDOWN) {
+    if (!quiet && (wasReady || code !== ErrorCode.SHUTDOWN)) {
       this.options.log(`client ${s.id}: ${code}: ${message}`);
     }
     s.pushFrame(encodeError({ code, message, fatal: true, detail }), 255);

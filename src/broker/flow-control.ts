@@ -22,10 +22,25 @@ export class FlowState {
 
 /** Stops reading from `producer` until `t`'s queue has room again (the EPOLLIN/EPOLLOUT switch). */
 export function block(producer: Session, t: Session): void {
-  if (producer === t || t.flow.waiters.has(producer)) return;
+  if (producer === t) {
+    blockSelf(t);
+    return;
+  }
+  if (t.flow.waiters.has(producer)) return;
   t.flow.waiters.add(producer);
   producer.flow.blockedBy.add(t);
   if (producer.flow.blockedBy.size === 1) producer.conn.pause();
+}
+
+/**
+ * `s` filled its own queue past its bound with what it asked for (PONGs, refusals, CALL_REPLYs,
+ * messages to itself): it is not read until its queue is back to half of both bounds.
+ */
+function blockSelf(s: Session): void {
+  const blockedBy = s.flow.blockedBy;
+  if (blockedBy.has(s)) return;
+  blockedBy.add(s);
+  if (blockedBy.size === 1) s.conn.pause();
 }
 
 /** Flow control after a delivery to `sub`: only `disconnect` subscriptions pace producers. */
@@ -87,6 +102,9 @@ export function afterFlush(core: BrokerCore, s: Session, emptied: boolean): void
   const pending = s.pending;
   if (pending <= o.maxQueueBytes / 2 && s.queuedMsgs <= o.maxQueueMsgs / 2) {
     s.slowSince = 0;
+    const blockedBy = s.flow.blockedBy;
+    if (blockedBy.delete(s) && blockedBy.size === 0 && s.state !== SessionState.CLOSED)
+      s.conn.resume();
     if (s.gaps.size > 0) {
       sendGaps(s);
       emptied = s.flush();

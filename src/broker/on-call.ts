@@ -5,21 +5,30 @@ import { ErrorCode } from '../protocol/errors.js';
 import { decodeCall, encodeCallReply } from '../protocol/control-frames.js';
 import type { BrokerCore } from './core.js';
 import type { Session } from './session.js';
-import { brokerStatus } from './status.js';
+import { brokerStatus, statusArgsProblem } from './status.js';
 
 /** CALL from `s`. */
 export function onCall(core: BrokerCore, s: Session, body: Uint8Array): void {
   const call = decodeCall(body);
   const cid = call.cid;
   switch (call.op) {
-    case 'status':
-      core.push(s, encodeCallReply({ cid, ok: true, result: brokerStatus(core) }));
+    case 'status': {
+      const problem = statusArgsProblem(call.args);
+      core.reply(
+        s,
+        encodeCallReply(
+          problem === null
+            ? { cid, ok: true, result: brokerStatus(core, call.args) }
+            : { cid, ok: false, result: undefined, code: ErrorCode.PROTOCOL, message: problem },
+        ),
+      );
       return;
+    }
     case 'echo':
-      core.push(s, encodeCallReply({ cid, ok: true, result: call.args }));
+      core.reply(s, encodeCallReply({ cid, ok: true, result: call.args }));
       return;
     default:
-      core.push(
+      core.reply(
         s,
         encodeCallReply({
           cid,

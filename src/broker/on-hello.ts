@@ -22,6 +22,7 @@ export function onHello(core: BrokerCore, s: Session, body: Uint8Array): void {
   const hello = decodeClientHello(body);
   const o = core.options;
   o.clock.clearTimeout(s.ready(hello.name, hello.pid));
+  s.decoder.maxFrame = o.maxFrame;
   core.push(
     s,
     encodeHello(PROTOCOL_VERSION, {

@@ -20,7 +20,7 @@ export function onReq(core: BrokerCore, s: Session, body: Uint8Array): void {
   const problem = subjectProblem(r.subject, false);
   if (problem !== null) {
     const why = textEncoder.encode(problem);
-    core.push(s, encodeReply(r.reqId, ReplyStatus.BAD_SUBJECT, 0, 0, why), 255);
+    core.reply(s, encodeReply(r.reqId, ReplyStatus.BAD_SUBJECT, 0, 0, why), 255);
     return;
   }
   const route = core.responders.match(r.subject);
@@ -35,7 +35,7 @@ export function onReq(core: BrokerCore, s: Session, body: Uint8Array): void {
     }
   }
   if (sub === undefined) {
-    core.push(s, encodeReply(r.reqId, ReplyStatus.NO_RESPONDERS, 0, 0, EMPTY), 255);
+    core.reply(s, encodeReply(r.reqId, ReplyStatus.NO_RESPONDERS, 0, 0, EMPTY), 255);
     return;
   }
   const responder = sub.session;

@@ -29,6 +29,12 @@ export interface BrokerOptions {
   flowWaitMs?: number;
   /** Time allowed for the client HELLO. Default 5000 ms. */
   handshakeTimeoutMs?: number;
+  /**
+   * Connections held at once (handshaking, ready or closing); past it a new connection gets a
+   * fatal BUS_ERR_LIMIT at once. 0 = no limit (the default here; the daemon sets it from its
+   * open-file limit).
+   */
+  maxConnections?: number;
   /** Subscriptions per connection. Default 10,000. */
   maxSubscriptions?: number;
   /** Requests awaiting an answer per responder. Default 65,536. */
@@ -43,11 +49,20 @@ export interface BrokerOptions {
   serverVersion?: string;
   /** Lifecycle log lines (connect, disconnect, errors). */
   log?: (line: string) => void;
+  /** Operational warnings an operator must see even when `log` is quiet (accept failures). Default `log`. */
+  warn?: (line: string) => void;
   /** Time and timers (keepalive, request deadlines, pacing, handshake). Default systemClock. */
   clock?: Clock;
   /** Defers the batched flush; default the clock's `defer` (setImmediate: once per event-loop turn). */
   schedule?: (fn: () => void) => void;
 }
+
+/**
+ * Largest frame body accepted before the handshake, bytes: a HELLO needs at most about 560
+ * (a 128-character name in UTF-8, a pid, a few keys). Keeps an unauthenticated connection
+ * from making the daemon hold maxFrame bytes.
+ */
+export const PRE_HELLO_MAX_FRAME = 1024;
 
 /** The numeric and string options, all present. */
 export type Limits = { [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] };
@@ -60,6 +75,7 @@ export const DEFAULTS = {
   flowWindowBytes: 512 * 1024,
   flowWaitMs: 100,
   handshakeTimeoutMs: 5000,
+  maxConnections: 0,
   maxSubscriptions: 10_000,
   maxPendingRequests: 65_536,
   pingMs: 0,
@@ -71,6 +87,7 @@ export const DEFAULTS = {
 /** Options with every default filled in, plus the derived flow window. */
 export interface ResolvedOptions extends Limits {
   log: (line: string) => void;
+  warn: (line: string) => void;
   clock: Clock;
   schedule: (fn: () => void) => void;
   /** Flow-control window in bytes (0 = off): flowWindowBytes clamped to maxQueueBytes. */
@@ -86,9 +103,11 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
   }
   const clock = options.clock ?? systemClock;
   const defer = clock.defer?.bind(clock) ?? ((fn: () => void) => clock.setTimeout(fn, 0));
+  const log = options.log ?? (() => undefined);
   return {
     ...limits,
-    log: options.log ?? (() => undefined),
+    log,
+    warn: options.warn ?? log,
     clock,
     schedule: options.schedule ?? defer,
     window: Math.min(limits.flowWindowBytes, limits.maxQueueBytes),

@@ -2,15 +2,54 @@
 // and counters. Imports only protocol/ and broker/.
 
 import { PROTOCOL_VERSION } from '../protocol/constants.js';
-import type { BrokerStatus, ClientStatus, SubjectStatus } from '../protocol/status.js';
+import {
+  STATUS_PAGE,
+  STATUS_PAGE_MAX,
+  type BrokerStatus,
+  type ClientStatus,
+  type StatusArgs,
+  type SubjectStatus,
+} from '../protocol/status.js';
 import type { BrokerCore } from './core.js';
 
-/** What `status` answers now. */
-export function brokerStatus(core: BrokerCore): BrokerStatus {
+/**
+ * Why `args` of a `status` call cannot be served, or null. Unknown keys are ignored, like
+ * everywhere in control maps.
+ */
+export function statusArgsProblem(args: Record<string, unknown>): string | null {
+  const { clientsAfter, subjectsAfter, limit } = args;
+  if (
+    clientsAfter !== undefined &&
+    !(Number.isSafeInteger(clientsAfter) && (clientsAfter as number) >= 0)
+  )
+    return 'status: clientsAfter must be a client id (an integer of at least 0)';
+  if (subjectsAfter !== undefined && typeof subjectsAfter !== 'string')
+    return 'status: subjectsAfter must be a text string';
+  if (
+    limit !== undefined &&
+    !(Number.isInteger(limit) && (limit as number) >= 1 && (limit as number) <= STATUS_PAGE_MAX)
+  )
+    return `status: limit must be an integer from 1 to ${STATUS_PAGE_MAX}`;
+  return null;
+}
+
+/** What `status` answers now: the figures, and the page of clients and patterns `args` asks for. */
+export function brokerStatus(core: BrokerCore, args: StatusArgs = {}): BrokerStatus {
   const now = core.options.clock.now();
+  const limit = args.limit ?? STATUS_PAGE;
+  const after = args.clientsAfter ?? 0;
   const clients: ClientStatus[] = [];
+  let clientsTotal = 0;
+  let clientsNext: number | null = null;
+  // Sessions are kept in id order (ids only grow), so a page is a walk from `after`.
   for (const s of core.sessions.values()) {
     if (!s.open) continue;
+    clientsTotal++;
+    if (s.id <= after) continue;
+    if (clients.length === limit) {
+      clientsNext ??= clients[clients.length - 1]!.id;
+      continue;
+    }
     clients.push({
       id: s.id,
       name: s.name,
@@ -33,19 +72,29 @@ export function brokerStatus(core: BrokerCore): BrokerStatus {
     e.responders = n;
     subjects.set(subject, e);
   }
+  const sorted = [...subjects.values()].sort((a, b) => (a.subject < b.subject ? -1 : 1));
+  const from = args.subjectsAfter ?? '';
+  const first = from === '' ? 0 : sorted.findIndex((e) => e.subject > from);
+  const page = first < 0 ? [] : sorted.slice(first, first + limit);
+  const more = first >= 0 && first + limit < sorted.length;
   return {
     server: 'udsbus',
     version: core.options.serverVersion,
     protocol: PROTOCOL_VERSION,
     uptimeMs: now - core.startedAt,
     clients,
-    subjects: [...subjects.values()].sort((a, b) => (a.subject < b.subject ? -1 : 1)),
+    subjects: page,
+    clientsTotal,
+    subjectsTotal: sorted.length,
+    clientsNext,
+    subjectsNext: more ? page[page.length - 1]!.subject : null,
     totals: {
       msgsIn: core.msgsIn,
       msgsDelivered: core.delivered,
       dropped: core.dropped,
       pendingRequests: core.pending.size,
       lateReplies: core.pending.late,
+      acceptErrors: core.acceptErrors.count,
     },
   };
 }

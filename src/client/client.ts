@@ -1,6 +1,6 @@
 // The udsbus client: the public Client class and its verbs (publish, subscribe, serve, request,
 // send, broadcast, flush, call, close, input flow control), composed from the connection, the
-// outbox, request correlation, the responder and inbound dispatch. Imports protocol/ and transport/.
+// outbox, request correlation, the responder and inbound dispatch. Imports node:events, protocol/, client/.
 
 import { EventEmitter } from 'node:events';
 import { toBytes } from '../protocol/bytes.js';
@@ -11,6 +11,7 @@ import {
   type ServerHello,
 } from '../protocol/control-frames.js';
 import { BusError, ErrorCode } from '../protocol/errors.js';
+import { STATUS_PAGE, type BrokerStatus, type StatusArgs } from '../protocol/status.js';
 import { NO_EXTRAS, encodeExtras } from '../protocol/extras.js';
 import { encodeReq, encodeSend, pubFrameSize, writePub } from '../protocol/message-frames.js';
 import { Connection } from './connection.js';
@@ -296,6 +297,34 @@ export class Client extends EventEmitter {
     const { cid, result } = this.#calls.add();
     this.#queueControl(encodeCall(cid, op, args));
     return result;
+  }
+
+  /**
+   * The daemon's whole `status`: every page of clients and patterns fetched in turn (a page
+   * holds up to `pageSize`, default 500), joined into one answer whose `*Next` fields are null.
+   * Clients and patterns that come or go between pages may be missed or seen once more.
+   */
+  async status(pageSize = STATUS_PAGE): Promise<BrokerStatus> {
+    const first = (await this.call('status', { limit: pageSize })) as BrokerStatus;
+    let { clientsNext, subjectsNext } = first;
+    while (clientsNext !== null || subjectsNext !== null) {
+      // A list already complete is asked past its end (subjects are ASCII below 0x7f), so its
+      // page comes back empty.
+      const args: StatusArgs = {
+        limit: pageSize,
+        clientsAfter: clientsNext ?? Number.MAX_SAFE_INTEGER,
+        subjectsAfter: subjectsNext ?? '\x7f',
+      };
+      const page = (await this.call('status', { ...args })) as BrokerStatus;
+      if (clientsNext !== null) first.clients.push(...page.clients);
+      if (subjectsNext !== null) first.subjects.push(...page.subjects);
+      clientsNext = clientsNext === null ? null : page.clientsNext;
+      subjectsNext = subjectsNext === null ? null : page.subjectsNext;
+      first.totals = page.totals;
+    }
+    first.clientsNext = null;
+    first.subjectsNext = null;
+    return first;
   }
 
   /** Counters: sent, dropped, failed, queue depth, bytes. */

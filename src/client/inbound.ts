@@ -1,9 +1,11 @@
 // Dispatch of what the daemon sends after the handshake: MSG to subscriptions, responders and
-// direct handlers; REPLY and CALL_REPLY to their waiters; GAP, PING/PONG, ERROR. Imports protocol/ only.
+// direct handlers; REPLY and CALL_REPLY to their waiters; GAP, PING/PONG, ERROR. Imports protocol/
+// and client/ types.
 
 import type { EventEmitter } from 'node:events';
 import { BusError, ErrorCode } from '../protocol/errors.js';
 import { Flag, Op, hex2 } from '../protocol/constants.js';
+import { DAEMON_REPLY_LIMITS } from '../protocol/cbor.js';
 import { decodeCallReply, decodeError, errorFromFrame } from '../protocol/control-frames.js';
 import { decodeGap, decodeReply } from '../protocol/delivery-frames.js';
 import { MsgView } from '../protocol/msg-view.js';
@@ -98,7 +100,7 @@ export class Inbound {
         t.connection.answerPing();
         return;
       case Op.CALL_REPLY: {
-        const r = decodeCallReply(body);
+        const r = decodeCallReply(body, DAEMON_REPLY_LIMITS);
         const err = r.ok
           ? undefined
           : new BusError(r.code ?? ErrorCode.PROTOCOL, r.message ?? 'control call failed');

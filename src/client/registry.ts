@@ -1,5 +1,5 @@
 // The client's registrations: subscriptions and responders by sid, what to send again after a
-// reconnect, and the subject checks of the verbs. Imports protocol/ only.
+// reconnect, and the subject checks of the verbs. Imports protocol/ and client/ types.
 
 import type { SubFields } from '../protocol/control-frames.js';
 import { BusError, ErrorCode } from '../protocol/errors.js';

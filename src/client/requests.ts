@@ -1,5 +1,6 @@
 // Request correlation: reqIds and control-call ids in flight, their timeouts on the client's
-// clock, and the one table from a REPLY status to the error a requester sees. Imports protocol/ only.
+// clock, and a REPLY status turned into the requester's error through the one table,
+// REPLY_STATUS_ERRORS (protocol/constants.ts). Imports protocol/ only.
 
 import type { Clock, TimerHandle } from '../protocol/clock.js';
 import { REPLY_STATUS_ERRORS, ReplyStatus } from '../protocol/constants.js';

@@ -1,6 +1,6 @@
 // A subscription (or responder registration) on the client side: callback or bounded async
 // iterator (its own slow-consumer policy), counters, and `gap` events for messages lost in the
-// daemon or in the iterator's buffer. Imports protocol/ only.
+// daemon or in the iterator's buffer. Imports node:events and protocol/.
 
 import { EventEmitter } from 'node:events';
 import type { SlowPolicyValue } from '../protocol/constants.js';

@@ -2,6 +2,7 @@
 // Imports broker/, transport/ and util/; argv and signals are main.ts's.
 
 import { Broker, type BrokerOptions } from '../broker/broker.js';
+import { connectionLimit } from '../transport/fd-limit.js';
 import { inheritedListenFd } from '../transport/systemd.js';
 import { closeUnix, listenInherited, listenUnix } from '../transport/unix-server.js';
 import { DAEMON_SOCK_BUF } from '../transport/sock-buf.js';
@@ -31,8 +32,10 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   const broker = new Broker({
     serverVersion: packageVersion(),
+    maxConnections: connectionLimit(),
     ...options,
     log: quiet ? () => undefined : log,
+    warn: log,
   });
   // Socket activation: systemd bound the socket; its path is whatever the unit says.
   const passed = inheritedListenFd();

@@ -78,24 +78,10 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const { path, shutdownTimeout, sockBuf } = args;
-  // Signal handlers go in before the start line: whoever waits for "listening on" may signal at
-  // once, and a SIGTERM with no handler yet would kill the daemon without its shutdown.
-  let early: NodeJS.Signals | undefined;
-  let onSignal = (sig: NodeJS.Signals): void => {
-    early ??= sig;
-  };
-  const handler = (sig: NodeJS.Signals): void => onSignal(sig);
-  const dispose = (): void => {
-    process.removeListener('SIGTERM', handler);
-    process.removeListener('SIGINT', handler);
-  };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
   let daemon: RunningDaemon;
   try {
     daemon = await startDaemon(path, args.options, shutdownTimeout, args.quiet, sockBuf);
   } catch (err) {
-    dispose();
     if (err instanceof RangeError || err instanceof TypeError) {
       process.stderr.write(`udsbus daemon: ${err.message}\n`);
       return 2;
@@ -107,13 +93,10 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
     );
     return 1;
   }
-  const how = daemon.activated ? ', socket passed by systemd' : '';
-  log(`listening on ${daemon.path} (udsbus ${packageVersion()}${how})`);
-  log(sockBufLine(sockBuf));
-  sdNotify(`READY=1\nSTATUS=listening on ${daemon.path}\nMAINPID=${process.pid}`);
   return await new Promise<number>((resolve) => {
-    onSignal = (sig: NodeJS.Signals): void => {
-      dispose();
+    const onSignal = (sig: NodeJS.Signals): void => {
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
       log(`${sig}: stopping (flushing queues, up to ${shutdownTimeout} ms)`);
       sdNotify('STOPPING=1');
       daemon.stop().then(
@@ -127,6 +110,13 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
         },
       );
     };
-    if (early !== undefined) onSignal(early);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    // Only now say we listen: whoever waits for this line may signal at once, and a SIGTERM
+    // before the handlers above exist would kill the process without a graceful stop.
+    const how = daemon.activated ? ', socket passed by systemd' : '';
+    log(`listening on ${daemon.path} (udsbus ${packageVersion()}${how})`);
+    log(sockBufLine(sockBuf));
+    sdNotify(`READY=1\nSTATUS=listening on ${daemon.path}\nMAINPID=${process.pid}`);
   });
 }

@@ -17,6 +17,13 @@ export interface CborLimits {
 /** What a control frame from a peer may hold (docs/PROTOCOL.md section 8). */
 export const CBOR_LIMITS: Readonly<CborLimits> = { maxDepth: 8, maxItems: 4096 };
 
+/**
+ * What a client accepts in a CALL_REPLY from its daemon: a `status` page holds up to 1,000
+ * clients of some 40 items each. The daemon is the one peer a client has already verified
+ * (socket owner and folder), and its frames are bounded by the client's frame limit.
+ */
+export const DAEMON_REPLY_LIMITS: Readonly<CborLimits> = { maxDepth: 8, maxItems: 1 << 18 };
+
 const DECODE_OPTIONS = {
   strict: true,
   allowIndefinite: false,

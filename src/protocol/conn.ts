@@ -38,4 +38,9 @@ export interface ConnEvents {
 /** What a transport attaches a connection to (a Broker, structurally). */
 export interface Attachable {
   attach(conn: Conn): ConnEvents;
+  /**
+   * The listening socket failed to accept a connection (`code`: EMFILE, ENFILE, ENOMEM, ...);
+   * the transport keeps listening. For counting and a rate-limited log line.
+   */
+  acceptFailed?(code: string): void;
 }

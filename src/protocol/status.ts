@@ -1,5 +1,5 @@
 // The answer to the `status` control call, as the daemon builds it and clients read it.
-// Types only. Imports nothing.
+// Types and the page sizes. Imports nothing.
 
 /** One client in `status`. */
 export interface ClientStatus {
@@ -36,15 +36,42 @@ export interface StatusTotals {
   pendingRequests: number;
   /** RES frames dropped because their request had timed out or was already answered. */
   lateReplies: number;
+  /**
+   * Connections the daemon could not accept (out of file descriptors: EMFILE, ENFILE; or
+   * memory); each such client saw its connection closed at once.
+   */
+  acceptErrors: number;
 }
 
-/** The answer to the `status` control call. */
+/** The answer to the `status` control call: the daemon's figures and one page of each list. */
 export interface BrokerStatus {
   server: string;
   version: string;
   protocol: number;
   uptimeMs: number;
+  /** Clients with an id above the call's `clientsAfter`, ascending, at most `limit` of them. */
   clients: ClientStatus[];
+  /** Patterns sorted after the call's `subjectsAfter`, at most `limit` of them. */
   subjects: SubjectStatus[];
+  /** How many clients and patterns there are in all. */
+  clientsTotal: number;
+  subjectsTotal: number;
+  /** Pass as `clientsAfter` / `subjectsAfter` for the next page; null when this page ends the list. */
+  clientsNext: number | null;
+  subjectsNext: string | null;
   totals: StatusTotals;
 }
+
+/** The arguments of the `status` control call (all optional). */
+export interface StatusArgs {
+  /** Only clients with a larger id (default 0: from the first). */
+  clientsAfter?: number;
+  /** Only patterns sorted after this one (default '': from the first). */
+  subjectsAfter?: string;
+  /** Most clients and most patterns in this answer, 1 to 1000 (default STATUS_PAGE). */
+  limit?: number;
+}
+
+/** Default and largest page of the `status` call. */
+export const STATUS_PAGE = 500;
+export const STATUS_PAGE_MAX = 1000;

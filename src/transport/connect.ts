@@ -22,7 +22,7 @@ function helperFor(path: string): NativeHelper {
 }
 
 /** Binds `@name` and starts `server` accepting on it. */
-export async function listenAbstract(server: Server, path: string, backlog = 511): Promise<void> {
+export async function listenAbstract(server: Server, path: string, backlog: number): Promise<void> {
   let fd: number;
   try {
     fd = helperFor(path).listenAbstract(path.slice(1), backlog);
@@ -34,7 +34,9 @@ export async function listenAbstract(server: Server, path: string, backlog = 511
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ fd }, () => {
+    // Node calls listen() again on the fd: give it the same backlog, or it resets it to 511
+    // (for an fd, Node reads the backlog from the second argument only).
+    server.listen({ fd }, backlog, () => {
       server.off('error', reject);
       resolve();
     });

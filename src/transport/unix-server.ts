@@ -74,6 +74,14 @@ const locks = new WeakMap<Server, PathLock>();
 const inherited = new WeakSet<Server>();
 
 /**
+ * Listen backlog: connections the kernel holds for the daemon before it accepts them. A Unix
+ * socket's connect() fails with EAGAIN when it is full (no retry as with TCP), so a boot-time
+ * burst of clients needs room. The kernel caps it at net.core.somaxconn (4096 by default
+ * since Linux 5.4; 128 before).
+ */
+export const LISTEN_BACKLOG = 4096;
+
+/**
  * Listens on an already bound and listening socket `fd` (systemd socket activation): no
  * folder, lock, probe or unlink — the socket and its file belong to the service manager.
  */
@@ -87,12 +95,13 @@ export async function listenInherited(
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ fd }, () => {
+    // Node calls listen() again on the fd (with 511 unless told): keep the backlog high.
+    server.listen({ fd }, LISTEN_BACKLOG, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  server.on('error', () => undefined);
+  server.on('error', (err: NodeJS.ErrnoException) => broker.acceptFailed?.(err.code ?? 'EIO'));
   inherited.add(server);
   return server;
 }
@@ -149,14 +158,16 @@ async function listenLocked(broker: Attachable, path: string, sockBuf: number): 
           );
         } else reject(err);
       });
-      if (abstract) listenAbstract(server, path).then(resolve, reject);
-      else server.listen(path, () => resolve());
+      if (abstract) listenAbstract(server, path, LISTEN_BACKLOG).then(resolve, reject);
+      else server.listen({ path, backlog: LISTEN_BACKLOG }, () => resolve());
     });
   } finally {
     process.umask(oldMask);
   }
   if (!abstract) chmodSync(path, 0o600);
-  server.on('error', () => undefined);
+  // Once listening, 'error' means one accept() failed (EMFILE, ENFILE, ...): libuv closes that
+  // connection and keeps listening; the broker counts it and logs it (rate-limited).
+  server.on('error', (err: NodeJS.ErrnoException) => broker.acceptFailed?.(err.code ?? 'EIO'));
   return server;
 }
 

@@ -22,3 +22,13 @@ export function rssPeak(pid: number, everyMs = 20): { stop: () => number } {
     },
   };
 }
+
+/** VmHWM (peak resident memory since start) of `pid` in bytes (0 if gone). */
+export function hwmBytes(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}

@@ -674,7 +674,14 @@ void test('status call returns clients, subjects and totals; unknown ops get UNK
   );
   assert.deepEqual(
     { ...r.totals },
-    { msgsIn: 1, msgsDelivered: 2, dropped: 0, pendingRequests: 0, lateReplies: 0 },
+    {
+      msgsIn: 1,
+      msgsDelivered: 2,
+      dropped: 0,
+      pendingRequests: 0,
+      lateReplies: 0,
+      acceptErrors: 0,
+    },
   );
   assert.deepEqual(
     [replies[1]!.cid, replies[1]!.ok, replies[1]!.code],

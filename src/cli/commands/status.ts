@@ -46,11 +46,13 @@ export function formatStatus(st: BrokerStatus, path: string): string {
   if (st.clients.length > 0) {
     lines.push(
       table([
-        ['ID', 'NAME', 'PID', 'SUBS', 'QUEUED', 'DROPPED'],
+        ['ID', 'NAME', 'UID', 'PID', 'SUBS', 'QUEUED', 'DROPPED'],
         ...st.clients.map((c) => [
           c.id,
           c.name === '' ? '-' : escapeText(c.name),
-          c.pid ?? '-',
+          c.peer?.uid ?? '-',
+          // The kernel's pid when the daemon could read it, else the claimed one (marked).
+          c.peer !== null ? c.peer.pid : c.pid !== null ? `${c.pid}?` : '-',
           c.subscriptions,
           c.queuedBytes,
           c.dropped,
@@ -77,12 +79,13 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
   const client = await open(path, 'udsbus status');
   let st: BrokerStatus;
   try {
-    st = (await client.call('status')) as BrokerStatus;
+    st = await client.status();
   } finally {
     await client.close({ drainTimeoutMs: 0 });
   }
   // Leave out the status client itself.
   st.clients = st.clients.filter((c) => c.id !== client.id);
+  st.clientsTotal = st.clients.length;
   ctx.out.line(
     values.json === true
       ? JSON.stringify({ ...st, socket: path }, null, 2)
