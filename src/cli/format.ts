@@ -7,18 +7,33 @@ const NL = Buffer.from('\n');
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * `text` with control characters (C0, DEL, C1) and lone surrogates written as escapes, so a
- * client name or header cannot move the cursor or retitle the terminal.
+ * `text` with control characters (C0, DEL, C1), bidirectional overrides and lone surrogates
+ * written as escapes, so a client name or header cannot move the cursor, retitle the terminal
+ * or reorder what is shown.
  */
 export function escapeText(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\\]|[\ud800-\udfff]/gu, (c) => {
-    if (c === '\\') return '\\\\';
-    if (c === '\n') return '\\n';
-    if (c === '\t') return '\\t';
-    if (c === '\r') return '\\r';
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\\]|[\ud800-\udfff]/gu,
+    (c) => {
+      if (c === '\\') return '\\\\';
+      if (c === '\n') return '\\n';
+      if (c === '\t') return '\\t';
+      if (c === '\r') return '\\r';
+      return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    },
+  );
+}
+
+/**
+ * JSON for a terminal: like JSON.stringify, but DEL, C1 controls (U+0080..U+009F, e.g. the
+ * 8-bit CSI) and bidirectional overrides are written as \u escapes too (still valid JSON).
+ */
+export function terminalJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(
+    /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** The payload as a line: its bytes unchanged, then a newline (only if missing, when asked). */
@@ -39,7 +54,7 @@ export function jsonData(data: Uint8Array): { data: string } | { data_base64: st
 
 /** The JSON line of a message: subject, data, from, id, priority, type and headers when set. */
 export function msgJson(msg: Msg, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({
+  return terminalJson({
     ...(msg.subject === '' ? {} : { subject: msg.subject }),
     ...jsonData(msg.data),
     from: msg.from,

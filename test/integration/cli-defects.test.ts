@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { connect } from '../../src/client/index.js';
 import { BIN, DaemonProc, Proc, runCli, tempDir } from '../helpers/processes.js';
 
 let tmp: { dir: string; cleanup: () => void };
@@ -241,5 +242,26 @@ void test('a SIGTERM sent the moment the start line appears still stops the daem
     d.kill('SIGTERM');
     assert.equal(await d.exit(), 0, d.stderr);
     assert.match(d.stderr, /udsbus: stopped\n$/);
+  }
+});
+
+void test('status escapes a hostile client name in text and in JSON', async () => {
+  {
+    const evil = await connect({
+      path: sock,
+      reconnect: false,
+      name: 'evil\u001b[2J\u009b31m\u202e',
+    });
+    try {
+      for (const args of [['status'], ['status', '--json']]) {
+        const r = await runCli([...args, '-s', sock]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /evil\\u001b\[2J\\u009b31m\\u202e/);
+        // eslint-disable-next-line no-control-regex
+        assert.doesNotMatch(r.stdout, /[\u001b\u007f-\u009f\u202a-\u202e]/u);
+      }
+    } finally {
+      await evil.close();
+    }
   }
 });

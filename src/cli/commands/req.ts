@@ -10,7 +10,7 @@ import {
   type Command,
   type Context,
 } from '../command.js';
-import { jsonData, payloadLine } from '../format.js';
+import { jsonData, payloadLine, terminalJson } from '../format.js';
 import { readAll, readBodyFile } from '../input.js';
 import { EXTRAS_OPTIONS, PRIORITY_OPTION, publishOptions } from '../publish-options.js';
 
@@ -59,7 +59,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
     const reply = await client.request(subject, body, { ...opts, timeoutMs });
     if (values.json === true) {
       ctx.out.line(
-        JSON.stringify({
+        terminalJson({
           ...jsonData(reply.data),
           from: reply.from,
           ...(reply.type === undefined ? {} : { type: reply.type }),

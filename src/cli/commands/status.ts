@@ -4,7 +4,7 @@ import { defaultSocketPath } from '../../client/index.js';
 import type { BrokerStatus } from '../../protocol/status.js';
 import { parseOptions, UsageError, type OptionSpecs } from '../../util/args.js';
 import { SOCKET_OPTION, HELP_OPTION, open, type Command, type Context } from '../command.js';
-import { escapeText } from '../format.js';
+import { escapeText, terminalJson } from '../format.js';
 
 const options = {
   ...SOCKET_OPTION,
@@ -87,9 +87,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
   st.clients = st.clients.filter((c) => c.id !== client.id);
   st.clientsTotal = st.clients.length;
   ctx.out.line(
-    values.json === true
-      ? JSON.stringify({ ...st, socket: path }, null, 2)
-      : formatStatus(st, path),
+    values.json === true ? terminalJson({ ...st, socket: path }, 2) : formatStatus(st, path),
   );
   return 0;
 }
