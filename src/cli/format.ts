@@ -12,8 +12,8 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
  * or reorder what is shown.
  */
 export function escapeText(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(
+    // eslint-disable-next-line no-control-regex
     /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\\]|[\ud800-\udfff]/gu,
     (c) => {
       if (c === '\\') return '\\\\';
