@@ -41,6 +41,10 @@ export class BrokerCore {
   readonly acceptErrors: AcceptErrors;
   /** Daemon-wide counters (status totals). */
   msgsIn = 0;
+  /** Subscriptions of closed sessions still in the indexes, removed a slice per turn (on-sub.ts). */
+  readonly leavingSubs: Sub[] = [];
+  /** SUBs refused by a subscription limit (per connection or bus-wide). */
+  subsRefused = 0;
   delivered = 0;
   dropped = 0;
   #nextMsgId = 1;
@@ -52,6 +56,11 @@ export class BrokerCore {
     this.startedAt = options.clock.now();
     this.acceptErrors = new AcceptErrors(options.clock, options.warn);
     this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
+  }
+
+  /** Subscriptions and `serve` registrations of live sessions. */
+  get subscriptionCount(): number {
+    return this.subs.size + this.responders.size - this.leavingSubs.length;
   }
 
   /** The next daemon-wide message id. */

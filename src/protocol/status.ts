@@ -41,6 +41,10 @@ export interface StatusTotals {
    * memory); each such client saw its connection closed at once.
    */
   acceptErrors: number;
+  /** Subscriptions and `serve` registrations on the bus now. */
+  subscriptions: number;
+  /** SUBs refused with BUS_ERR_LIMIT (per-connection or bus-wide subscription limit). */
+  subscriptionsRefused: number;
 }
 
 /** The answer to the `status` control call: the daemon's figures and one page of each list. */
