@@ -165,22 +165,22 @@ void test('bus-wide subscription limit: a SUB past it gets a non-fatal BUS_ERR_L
   assert.equal(broker.status().totals.subscriptions, 3);
 });
 
-void test('a closing client with many subscriptions leaves the index in slices; routing skips it meanwhile', async () => {
+void test('a closing client with many subscriptions leaves the index in slices; routing skips it meanwhile', () => {
   const jobs: (() => void)[] = [];
   const broker = new Broker({ clock: new ManualClock(), schedule: (fn) => jobs.push(fn) });
   const run = (): void => {
     while (jobs.length > 0) jobs.shift()!();
   };
-  const connect = async (name: string): Promise<MemPeer> => {
+  const connect = (name: string): MemPeer => {
     const p = new MemPeer(broker);
     p.send(encodeHello(PROTOCOL_VERSION, { name }));
     run();
     p.reset();
     return p;
   };
-  const big = await connect('big');
-  const other = await connect('other');
-  const pub = await connect('pub');
+  const big = connect('big');
+  const other = connect('other');
+  const pub = connect('pub');
   for (let i = 1; i <= 10_000; i++) big.send(encodeSub({ sid: i, subject: 'x', queue: 'g' }));
   other.send(encodeSub({ sid: 1, subject: 'x', queue: 'g' }));
   run();
