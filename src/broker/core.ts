@@ -41,8 +41,12 @@ export class BrokerCore {
   readonly acceptErrors: AcceptErrors;
   /** Daemon-wide counters (status totals). */
   msgsIn = 0;
-  /** Subscriptions of closed sessions still in the indexes, removed a slice per turn (on-sub.ts). */
-  readonly leavingSubs: Sub[] = [];
+  /**
+   * The subscriptions of closed sessions, still in the indexes: removed a slice per turn
+   * (on-sub.ts), `leavingCount` in all.
+   */
+  readonly leavingSubs: Map<number, Sub>[] = [];
+  leavingCount = 0;
   /** SUBs refused by a subscription limit (per connection or bus-wide). */
   subsRefused = 0;
   delivered = 0;
@@ -60,7 +64,7 @@ export class BrokerCore {
 
   /** Subscriptions and `serve` registrations of live sessions. */
   get subscriptionCount(): number {
-    return this.subs.size + this.responders.size - this.leavingSubs.length;
+    return this.subs.size + this.responders.size - this.leavingCount;
   }
 
   /** The next daemon-wide message id. */

@@ -62,25 +62,32 @@ const REMOVE_SLICE = 4096;
  * Removes every subscription of `s` (it is closing). Its subscriptions leave the subject
  * indexes in slices of REMOVE_SLICE per turn, each slice with one cache invalidation, so 100
  * clients with 10,000 subscriptions each leaving at once do not stall the event loop; until then
- * routing skips them (their session is closed).
+ * routing skips them (their session is closed). The close itself only queues `s.subs`.
  */
 export function removeAllSubs(core: BrokerCore, s: Session): void {
   if (s.subs.size === 0) return;
-  const leaving = core.leavingSubs;
-  const wasIdle = leaving.length === 0;
-  for (const sub of s.subs.values()) leaving.push(sub);
-  s.subs.clear();
   s.gaps.clear();
+  const wasIdle = core.leavingSubs.length === 0;
+  core.leavingSubs.push(s.subs);
+  core.leavingCount += s.subs.size;
   if (wasIdle) core.options.schedule(() => removeSlice(core));
 }
 
 function removeSlice(core: BrokerCore): void {
-  const leaving = core.leavingSubs;
-  const slice = leaving.splice(Math.max(0, leaving.length - REMOVE_SLICE));
   const plain: Sub[] = [];
   const serve: Sub[] = [];
-  for (const sub of slice) (sub.serve ? serve : plain).push(sub);
+  const queue = core.leavingSubs;
+  while (queue.length > 0 && plain.length + serve.length < REMOVE_SLICE) {
+    const subs = queue[0]!;
+    for (const [sid, sub] of subs) {
+      (sub.serve ? serve : plain).push(sub);
+      subs.delete(sid);
+      if (plain.length + serve.length >= REMOVE_SLICE) break;
+    }
+    if (subs.size === 0) queue.shift();
+  }
   if (plain.length > 0) core.subs.removeAll(plain);
   if (serve.length > 0) core.responders.removeAll(serve);
-  if (leaving.length > 0) core.options.schedule(() => removeSlice(core));
+  core.leavingCount -= plain.length + serve.length;
+  if (queue.length > 0) core.options.schedule(() => removeSlice(core));
 }

@@ -39,7 +39,7 @@ export interface BrokerOptions {
   maxSubscriptions?: number;
   /**
    * Subscriptions (and `serve` registrations) on the whole bus; past it a SUB gets a non-fatal
-   * BUS_ERR_LIMIT. Default 100,000 (about 60 MB of daemon memory).
+   * BUS_ERR_LIMIT. Default 100,000 (about 80 MB of daemon memory: 1,000,000 took 820 MiB).
    */
   maxSubscriptionsTotal?: number;
   /** Requests awaiting an answer per responder. Default 65,536. */
