@@ -11,7 +11,7 @@ import {
   type ServerHello,
 } from '../protocol/control-frames.js';
 import { BusError, ErrorCode } from '../protocol/errors.js';
-import { STATUS_PAGE, type BrokerStatus, type StatusArgs } from '../protocol/status.js';
+import { STATUS_PAGE, type BrokerStatus } from '../protocol/status.js';
 import { NO_EXTRAS, encodeExtras } from '../protocol/extras.js';
 import { encodeReq, encodeSend, pubFrameSize, writePub } from '../protocol/message-frames.js';
 import { Connection } from './connection.js';
@@ -29,6 +29,7 @@ import { Outbox } from './outbox.js';
 import { Registry, SubjectCheck, checkFrameSize, priorityOf } from './registry.js';
 import { PendingCalls, PendingRequests, checkTimeout, type Reply } from './requests.js';
 import { Responder, type ServeHandler } from './responder.js';
+import { wholeStatus } from './status.js';
 import { Subscription, type Msg } from './subscription.js';
 
 /** Connects to the daemon; resolves once the handshake is done. */
@@ -219,16 +220,7 @@ export class Client extends EventEmitter {
       onUserError: this.#inbound.userError,
     });
     this.#registry.add(sub, handler);
-    if (this.#conn.online)
-      this.#queueControl(
-        encodeSub({
-          sid,
-          subject,
-          queue: options.queue,
-          serve: handler !== undefined,
-          onSlow: options.onSlow,
-        }),
-      );
+    if (this.#conn.online) this.#queueControl(encodeSub(this.#registry.fields(sub)));
     return sub;
   }
 
@@ -300,31 +292,11 @@ export class Client extends EventEmitter {
   }
 
   /**
-   * The daemon's whole `status`: every page of clients and patterns fetched in turn (a page
-   * holds up to `pageSize`, default 500), joined into one answer whose `*Next` fields are null.
-   * Clients and patterns that come or go between pages may be missed or seen once more.
+   * The daemon's whole `status`, every page of clients and patterns joined (see status.ts);
+   * `pageSize` clients and patterns per call, default 500.
    */
-  async status(pageSize = STATUS_PAGE): Promise<BrokerStatus> {
-    const first = (await this.call('status', { limit: pageSize })) as BrokerStatus;
-    let { clientsNext, subjectsNext } = first;
-    while (clientsNext !== null || subjectsNext !== null) {
-      // A list already complete is asked past its end (subjects are ASCII below 0x7f), so its
-      // page comes back empty.
-      const args: StatusArgs = {
-        limit: pageSize,
-        clientsAfter: clientsNext ?? Number.MAX_SAFE_INTEGER,
-        subjectsAfter: subjectsNext ?? '\x7f',
-      };
-      const page = (await this.call('status', { ...args })) as BrokerStatus;
-      if (clientsNext !== null) first.clients.push(...page.clients);
-      if (subjectsNext !== null) first.subjects.push(...page.subjects);
-      clientsNext = clientsNext === null ? null : page.clientsNext;
-      subjectsNext = subjectsNext === null ? null : page.subjectsNext;
-      first.totals = page.totals;
-    }
-    first.clientsNext = null;
-    first.subjectsNext = null;
-    return first;
+  status(pageSize = STATUS_PAGE): Promise<BrokerStatus> {
+    return wholeStatus((args) => this.call('status', args), pageSize);
   }
 
   /** Counters: sent, dropped, failed, queue depth, bytes. */

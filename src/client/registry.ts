@@ -29,16 +29,20 @@ export class Registry {
     this.serves.delete(sid);
   }
 
+  /** The SUB frame's fields of one registration. */
+  fields(s: Subscription): SubFields {
+    return {
+      sid: s.sid,
+      subject: s.subject,
+      queue: s.queue,
+      serve: this.serves.has(s.sid),
+      onSlow: s.onSlow,
+    };
+  }
+
   /** The SUB frames' fields of every registration, sent again after each handshake. */
   *registrations(): Iterable<SubFields> {
-    for (const s of this.subs.values())
-      yield {
-        sid: s.sid,
-        subject: s.subject,
-        queue: s.queue,
-        serve: this.serves.has(s.sid),
-        onSlow: s.onSlow,
-      };
+    for (const s of this.subs.values()) yield this.fields(s);
   }
 
   /** Ends every subscription (the client closed). */

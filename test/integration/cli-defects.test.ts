@@ -233,3 +233,13 @@ void test('the daemon says "listening on PATH (udsbus VERSION)"', () => {
     daemon.stderr,
   );
 });
+
+void test('a SIGTERM sent the moment the start line appears still stops the daemon cleanly', async () => {
+  for (let i = 0; i < 3; i++) {
+    const d = new DaemonProc(join(tmp.dir, `quick-${i}.sock`));
+    await d.stderrHas('listening on');
+    d.kill('SIGTERM');
+    assert.equal(await d.exit(), 0, d.stderr);
+    assert.match(d.stderr, /udsbus: stopped\n$/);
+  }
+});

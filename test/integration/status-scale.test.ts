@@ -21,7 +21,9 @@ function holder(path: string, hello: Uint8Array): Promise<Socket> {
     });
     s.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EAGAIN') return reject(err);
-      setTimeout(() => holder(path, hello).then(resolve, reject), 10);
+      setTimeout(() => {
+        holder(path, hello).then(resolve, reject);
+      }, 10);
     });
     s.on('data', () => undefined); // the daemon's HELLO
   });
