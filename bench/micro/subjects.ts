@@ -1,5 +1,6 @@
 // Subject-index micro-benchmarks: routing a hot subject (a cache hit), routing subjects the
-// cache has not seen (a trie walk over 1,000 patterns with wildcards), and adding/removing.
+// cache has not seen (a trie walk over 1,000 patterns with wildcards), adding/removing, and
+// removing a closing client's 10,000 subscriptions (one by one vs removeAll).
 
 import { SubjectIndex, type Indexed } from '../../src/broker/subject-index.js';
 import type { Micro } from './harness.js';
@@ -60,4 +61,56 @@ export const subjectMicros: Micro[] = [
       return index.size;
     },
   },
+  ...bulkRemoval('distinct subjects', (c, i) => `c${c}.s${i}`),
+  ...bulkRemoval('shared subjects', (_c, i) => `s${i}`),
+  ...bulkRemoval('one subject', () => 'same.subject'),
 ];
+
+/**
+ * 10 clients x 10,000 subscriptions, then the clients leave one after the other; one op = one
+ * subscription removed (the adds of the setup are in the time, the same for both variants).
+ * `subject(client, i)` chooses the pattern: distinct per client, shared by all clients, or one
+ * subject for everything (the list a removal splices is then 100,000 long).
+ */
+function bulkRemoval(what: string, subject: (client: number, i: number) => string): Micro[] {
+  const CLIENTS = 10;
+  const PER = 10_000;
+  const setup = (): { index: SubjectIndex<Indexed>; clients: Indexed[][] } => {
+    const index = new SubjectIndex<Indexed>();
+    const clients: Indexed[][] = [];
+    for (let c = 0; c < CLIENTS; c++) {
+      const mine: Indexed[] = [];
+      for (let i = 0; i < PER; i++) mine.push(entry(subject(c, i)));
+      for (const e of mine) index.add(e);
+      clients.push(mine);
+    }
+    index.match(subject(0, 0));
+    return { index, clients };
+  };
+  const variants: Micro[] = [
+    {
+      name: `subject index, bulk removal, ${what}`,
+      op: `remove a leaving client's subscription with removeAll (10 x 10,000, ${what})`,
+      ops: CLIENTS * PER,
+      run() {
+        const { index, clients } = setup();
+        for (const mine of clients) index.removeAll(mine);
+        return index.size;
+      },
+    },
+  ];
+  // One by one on one shared list is quadratic (about a minute per round): not measured.
+  if (what !== 'one subject') {
+    variants.push({
+      name: `subject index, one-by-one removal, ${what}`,
+      op: `remove a leaving client's subscription with remove() (10 x 10,000, ${what})`,
+      ops: CLIENTS * PER,
+      run() {
+        const { index, clients } = setup();
+        for (const mine of clients) for (const e of mine) index.remove(e);
+        return index.size;
+      },
+    });
+  }
+  return variants;
+}

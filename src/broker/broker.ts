@@ -16,7 +16,7 @@ import { onHello } from './on-hello.js';
 import { onPub } from './on-pub.js';
 import { onReq, onRes } from './on-request.js';
 import { onSend } from './on-send.js';
-import { onSub, onUnsub, removeSub } from './on-sub.js';
+import { onSub, onUnsub, removeAllSubs } from './on-sub.js';
 import { PRE_HELLO_MAX_FRAME, resolveOptions, type BrokerOptions, type Limits } from './options.js';
 import { Session, SessionState } from './session.js';
 import { brokerStatus } from './status.js';
@@ -184,7 +184,7 @@ export class Broker {
     if (!s.markClosed()) return;
     core.options.clock.clearTimeout(s.handshakeTimer);
     core.sessions.delete(s.id);
-    for (const sub of [...s.subs.values()]) removeSub(core, sub);
+    removeAllSubs(core, s);
     const { queued, batched } = s.discardOutput();
     core.dropped += queued.length + batched;
     // Requests this session had to answer fail at once for their requesters.

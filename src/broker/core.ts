@@ -41,6 +41,14 @@ export class BrokerCore {
   readonly acceptErrors: AcceptErrors;
   /** Daemon-wide counters (status totals). */
   msgsIn = 0;
+  /**
+   * The subscriptions of closed sessions, still in the indexes: removed a slice per turn
+   * (on-sub.ts), `leavingCount` in all.
+   */
+  readonly leavingSubs: Map<number, Sub>[] = [];
+  leavingCount = 0;
+  /** SUBs refused by a subscription limit (per connection or bus-wide). */
+  subsRefused = 0;
   delivered = 0;
   dropped = 0;
   #nextMsgId = 1;
@@ -52,6 +60,11 @@ export class BrokerCore {
     this.startedAt = options.clock.now();
     this.acceptErrors = new AcceptErrors(options.clock, options.warn);
     this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
+  }
+
+  /** Subscriptions and `serve` registrations of live sessions. */
+  get subscriptionCount(): number {
+    return this.subs.size + this.responders.size - this.leavingCount;
   }
 
   /** The next daemon-wide message id. */

@@ -24,10 +24,19 @@ export function fanOut(
   for (let i = 0; i < plain.length; i++) deliver(core, producer, plain[i]!, env, priority, id);
   const groups = route.groups;
   for (let g = 0; g < groups.length; g++) {
+    // Round-robin over the members whose session is ready (a closed one may still be listed
+    // while its subscriptions are removed, a slice per turn).
     const members = groups[g]!;
-    const c = route.cursors[g]! % members.length;
-    route.cursors[g] = c + 1;
-    deliver(core, producer, members[c]!, env, priority, id);
+    const n = members.length;
+    const c = route.cursors[g]!;
+    for (let k = 0; k < n; k++) {
+      const m = members[(c + k) % n]!;
+      if (m.session.state === SessionState.READY) {
+        route.cursors[g] = (c + k + 1) % n;
+        deliver(core, producer, m, env, priority, id);
+        break;
+      }
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // Timers that watch the peers, on the broker's clock: keepalive PINGs (a peer that leaves
-// maxPingsOut unanswered is disconnected), the idle timeout, and the end of a slow consumer's
-// grace period when no new traffic arrives. Imports only protocol/ and broker/.
+// maxPingsOut unanswered is disconnected), the idle timeout (a peer silent for half of it is
+// PINGed, so only peers that do not answer are cut), and the end of a slow consumer's grace
+// period when no new traffic arrives. Imports only protocol/ and broker/.
 
 import type { TimerHandle } from '../protocol/clock.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -9,8 +10,9 @@ import { encodeBare } from '../protocol/control-frames.js';
 import type { BrokerCore } from './core.js';
 import { slowDisconnect } from './delivery.js';
 
-/** How often idle peers and slow consumers are checked, ms. */
+/** How often idle peers and slow consumers are checked, ms (more often for a short idle timeout). */
 const SWEEP_MS = 1000;
+const PING = encodeBare(Op.PING);
 
 export class Keepalive {
   readonly #core: BrokerCore;
@@ -20,7 +22,10 @@ export class Keepalive {
   constructor(core: BrokerCore) {
     this.#core = core;
     const clock = core.options.clock;
-    this.#sweep = clock.setInterval(() => this.#check(), SWEEP_MS);
+    const idle = core.options.idleTimeoutMs;
+    // A quarter of the idle timeout: the PING at half of it has time to be answered.
+    const every = idle > 0 ? Math.min(SWEEP_MS, Math.max(1, Math.floor(idle / 4))) : SWEEP_MS;
+    this.#sweep = clock.setInterval(() => this.#check(), every);
     if (core.options.pingMs > 0)
       this.#ping = clock.setInterval(() => this.#pingAll(), core.options.pingMs);
   }
@@ -36,7 +41,7 @@ export class Keepalive {
   #pingAll(): void {
     const core = this.#core;
     const max = core.options.maxPingsOut;
-    const ping = encodeBare(Op.PING);
+    const ping = PING;
     for (const s of core.sessions.values()) {
       if (!s.open) continue;
       if (s.pingsOut >= max) {
@@ -54,8 +59,14 @@ export class Keepalive {
     const now = o.clock.now();
     for (const s of core.sessions.values()) {
       if (!s.open) continue;
-      if (o.idleTimeoutMs > 0 && now - s.lastInput >= o.idleTimeoutMs) {
+      const silent = now - s.lastInput;
+      if (o.idleTimeoutMs > 0 && silent >= o.idleTimeoutMs) {
         core.fail(s, ErrorCode.DISCONNECTED, `idle for ${o.idleTimeoutMs} ms`);
+      } else if (o.idleTimeoutMs > 0 && silent >= o.idleTimeoutMs / 2 && s.pingsOut === 0) {
+        // Silent for half the idle timeout: a PING asks for a sign of life; its PONG (any
+        // input) counts as activity, so a subscriber that never publishes is not cut.
+        s.pingsOut++;
+        core.push(s, PING, 255);
       } else if (s.slowSince !== 0 && now - s.slowSince >= o.slowGraceMs) {
         // A `disconnect` subscriber whose queue stays full is cut off even without new traffic.
         slowDisconnect(core, s);

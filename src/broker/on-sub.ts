@@ -26,7 +26,15 @@ export function onSub(core: BrokerCore, s: Session, body: Uint8Array): void {
     throw new BusError(ErrorCode.PROTOCOL, `SUB: sid ${f.sid} is already in use`);
   const max = core.options.maxSubscriptions;
   if (s.subs.size >= max) {
+    core.subsRefused++;
     core.refuse(s, ErrorCode.LIMIT, `more than ${max} subscriptions`, detail);
+    return;
+  }
+  const total = core.options.maxSubscriptionsTotal;
+  if (core.subscriptionCount >= total) {
+    core.subsRefused++;
+    const message = `more than ${total} subscriptions on the bus (maxSubscriptionsTotal)`;
+    core.refuse(s, ErrorCode.LIMIT, message, detail);
     return;
   }
   const sub = new Sub(s, f.sid, f.subject, f.queue, f.serve === true, f.onSlow ?? 'disconnect');
@@ -45,4 +53,41 @@ export function removeSub(core: BrokerCore, sub: Sub): void {
   sub.session.subs.delete(sub.sid);
   sub.session.gaps.delete(sub);
   (sub.serve ? core.responders : core.subs).remove(sub);
+}
+
+/** Subscriptions of closed sessions removed from the subject indexes per event-loop turn. */
+const REMOVE_SLICE = 4096;
+
+/**
+ * Removes every subscription of `s` (it is closing). Its subscriptions leave the subject
+ * indexes in slices of REMOVE_SLICE per turn, each slice with one cache invalidation, so 100
+ * clients with 10,000 subscriptions each leaving at once do not stall the event loop; until then
+ * routing skips them (their session is closed). The close itself only queues `s.subs`.
+ */
+export function removeAllSubs(core: BrokerCore, s: Session): void {
+  if (s.subs.size === 0) return;
+  s.gaps.clear();
+  const wasIdle = core.leavingSubs.length === 0;
+  core.leavingSubs.push(s.subs);
+  core.leavingCount += s.subs.size;
+  if (wasIdle) core.options.schedule(() => removeSlice(core));
+}
+
+function removeSlice(core: BrokerCore): void {
+  const plain: Sub[] = [];
+  const serve: Sub[] = [];
+  const queue = core.leavingSubs;
+  while (queue.length > 0 && plain.length + serve.length < REMOVE_SLICE) {
+    const subs = queue[0]!;
+    for (const [sid, sub] of subs) {
+      (sub.serve ? serve : plain).push(sub);
+      subs.delete(sid);
+      if (plain.length + serve.length >= REMOVE_SLICE) break;
+    }
+    if (subs.size === 0) queue.shift();
+  }
+  if (plain.length > 0) core.subs.removeAll(plain);
+  if (serve.length > 0) core.responders.removeAll(serve);
+  core.leavingCount -= plain.length + serve.length;
+  if (queue.length > 0) core.options.schedule(() => removeSlice(core));
 }

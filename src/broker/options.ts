@@ -37,6 +37,11 @@ export interface BrokerOptions {
   maxConnections?: number;
   /** Subscriptions per connection. Default 10,000. */
   maxSubscriptions?: number;
+  /**
+   * Subscriptions (and `serve` registrations) on the whole bus; past it a SUB gets a non-fatal
+   * BUS_ERR_LIMIT. Default 100,000 (about 80 MB of daemon memory: 1,000,000 took 820 MiB).
+   */
+  maxSubscriptionsTotal?: number;
   /** Requests awaiting an answer per responder. Default 65,536. */
   maxPendingRequests?: number;
   /** Keepalive: the daemon PINGs every client this often, ms (0 = off). Default 0. */
@@ -77,6 +82,7 @@ export const DEFAULTS = {
   handshakeTimeoutMs: 5000,
   maxConnections: 0,
   maxSubscriptions: 10_000,
+  maxSubscriptionsTotal: 100_000,
   maxPendingRequests: 65_536,
   pingMs: 0,
   maxPingsOut: 2,

@@ -95,6 +95,8 @@ export function brokerStatus(core: BrokerCore, args: StatusArgs = {}): BrokerSta
       pendingRequests: core.pending.size,
       lateReplies: core.pending.late,
       acceptErrors: core.acceptErrors.count,
+      subscriptions: core.subscriptionCount,
+      subscriptionsRefused: core.subsRefused,
     },
   };
 }

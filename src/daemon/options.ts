@@ -75,10 +75,22 @@ export const DAEMON_OPTIONS = {
     help: 'disconnect a client that leaves N PINGs unanswered',
     default: '2',
   },
+  'max-subscriptions': {
+    type: 'string',
+    arg: 'N',
+    help: 'subscriptions per client (BUS_ERR_LIMIT past it)',
+    default: '10000',
+  },
+  'max-subscriptions-total': {
+    type: 'string',
+    arg: 'N',
+    help: 'subscriptions on the whole bus (BUS_ERR_LIMIT past it)',
+    default: '100000',
+  },
   'idle-timeout-ms': {
     type: 'string',
     arg: 'MS',
-    help: 'disconnect a client that sends nothing for this long; 0 = never',
+    help: 'disconnect a client that sends nothing for this long (PINGed at half of it); 0 = never',
     default: '0',
   },
   quiet: {

@@ -37,10 +37,14 @@ export interface StatusTotals {
   /** RES frames dropped because their request had timed out or was already answered. */
   lateReplies: number;
   /**
-   * Connections the daemon could not accept (out of file descriptors: EMFILE, ENFILE; or
-   * memory); each such client saw its connection closed at once.
+   * Connections refused for want of file descriptors: past maxConnections (fatal
+   * BUS_ERR_LIMIT at once) or a failed accept() (EMFILE, ENFILE, ENOMEM: closed at once).
    */
   acceptErrors: number;
+  /** Subscriptions and `serve` registrations on the bus now. */
+  subscriptions: number;
+  /** SUBs refused with BUS_ERR_LIMIT (per-connection or bus-wide subscription limit). */
+  subscriptionsRefused: number;
 }
 
 /** The answer to the `status` control call: the daemon's figures and one page of each list. */

@@ -51,6 +51,29 @@ void test('--idle-timeout-ms closes a client that sends nothing', async () => {
   }
 });
 
+void test('--idle-timeout-ms alone: a subscriber that never publishes stays (it answers the PING at half the timeout)', async () => {
+  const tmp = tempDir();
+  const d = await DaemonProc.start(join(tmp.dir, 'bus.sock'), ['--idle-timeout-ms', '300']);
+  try {
+    const sub = await connect({ path: d.path, reconnect: false });
+    let n = 0;
+    sub.subscribe('quiet.x', () => n++);
+    await sub.flush();
+    await new Promise((r) => setTimeout(r, 1500)); // five idle timeouts without publishing
+    const pub = await connect({ path: d.path, reconnect: false });
+    pub.publish('quiet.x', 'still here?');
+    await pub.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(n, 1, 'the quiet subscriber is still connected and receives');
+    assert.doesNotMatch(d.stderr, /idle for/);
+    await pub.close();
+    await sub.close();
+  } finally {
+    await d.stop();
+    tmp.cleanup();
+  }
+});
+
 void test('SIGTERM: every message the daemon accepted reaches its subscriber before the close', async () => {
   const tmp = tempDir();
   const d = await DaemonProc.start(join(tmp.dir, 'bus.sock'));

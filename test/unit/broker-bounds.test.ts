@@ -138,3 +138,64 @@ void test('before HELLO only 1 KiB frames are accepted: a larger announced lengt
   assert.equal(ok.ofOp(Op.HELLO).length, 1);
   assert.deepEqual(ok.errors(), []);
 });
+
+void test('bus-wide subscription limit: a SUB past it gets a non-fatal BUS_ERR_LIMIT naming it, counted in status; room comes back when a client leaves', async () => {
+  const broker = makeBroker({ maxSubscriptionsTotal: 5 });
+  const a = await helloPeer(broker, 'a');
+  const b = await helloPeer(broker, 'b');
+  for (let i = 1; i <= 3; i++) a.send(encodeSub({ sid: i, subject: `a.${i}` }));
+  for (let i = 1; i <= 3; i++) b.send(encodeSub({ sid: i, subject: `b.${i}`, queue: 'g' }));
+  await tick();
+  const [e] = b.errors();
+  assert.equal(e?.code, ErrorCode.LIMIT);
+  assert.equal(e.fatal, false);
+  assert.equal(e.message, 'more than 5 subscriptions on the bus (maxSubscriptionsTotal)');
+  assert.deepEqual(e.detail, { sid: 3, subject: 'b.3' });
+  let totals = broker.status().totals;
+  assert.equal(totals.subscriptions, 5);
+  assert.equal(totals.subscriptionsRefused, 1);
+  a.close();
+  await tick();
+  totals = broker.status().totals;
+  assert.equal(totals.subscriptions, 2);
+  b.reset();
+  b.send(encodeSub({ sid: 3, subject: 'b.3' }));
+  await tick();
+  assert.deepEqual(b.errors(), []);
+  assert.equal(broker.status().totals.subscriptions, 3);
+});
+
+void test('a closing client with many subscriptions leaves the index in slices; routing skips it meanwhile', () => {
+  const jobs: (() => void)[] = [];
+  const broker = new Broker({ clock: new ManualClock(), schedule: (fn) => jobs.push(fn) });
+  const run = (): void => {
+    while (jobs.length > 0) jobs.shift()!();
+  };
+  const connect = (name: string): MemPeer => {
+    const p = new MemPeer(broker);
+    p.send(encodeHello(PROTOCOL_VERSION, { name }));
+    run();
+    p.reset();
+    return p;
+  };
+  const big = connect('big');
+  const other = connect('other');
+  const pub = connect('pub');
+  for (let i = 1; i <= 10_000; i++) big.send(encodeSub({ sid: i, subject: 'x', queue: 'g' }));
+  other.send(encodeSub({ sid: 1, subject: 'x', queue: 'g' }));
+  run();
+  assert.equal(broker.status().totals.subscriptions, 10_001);
+  big.close();
+  // The first slice waits for its turn: the index still lists the leaving subscriptions, but
+  // the live count does not, and the queue group delivers to its live member only.
+  assert.equal(broker.status().totals.subscriptions, 1);
+  pub.send(encodePub('x', new Uint8Array([1])), encodePub('x', new Uint8Array([2])));
+  let turns = 0;
+  while (jobs.length > 0) {
+    jobs.shift()!();
+    turns++;
+  }
+  assert.ok(turns >= 3, `removed over ${turns} turns`);
+  assert.equal(other.msgs().length, 2, 'every message reached the live member');
+  assert.deepEqual(broker.status().subjects, [{ subject: 'x', subscribers: 1, responders: 0 }]);
+});

@@ -210,3 +210,27 @@ void test('fatal ERROR: queued output is flushed in order (ERROR, the queued mes
   assert.equal(s.ended, true, 'ended once everything was written');
   void broker.shutdown(0);
 });
+
+void test('idle timeout alone: a client silent for half of it gets a PING, and its PONG keeps it connected', async () => {
+  const clock = new ManualClock();
+  const broker = makeBroker(clock, { idleTimeoutMs: 4000 });
+  const p = await helloPeer(broker, 'quiet subscriber');
+  const silent = await helloPeer(broker, 'dead');
+  let pings = 0;
+  for (let t = 0; t < 20_000; t += 500) {
+    clock.advance(500);
+    await tick();
+    const n = p.ofOp(Op.PING).length;
+    if (n > 0) {
+      pings += n;
+      p.reset();
+      p.send(encodeBare(Op.PONG));
+    }
+  }
+  assert.equal(p.ended, false, 'a client that answers PINGs is never idle');
+  assert.ok(pings >= 8, `PINGed every half idle timeout (${pings})`);
+  assert.equal(silent.ofOp(Op.PING).length, 1, 'one PING at half the timeout');
+  assert.equal(silent.errors()[0]?.code, ErrorCode.DISCONNECTED);
+  assert.match(silent.errors()[0]!.message, /idle for 4000 ms/);
+  void broker.shutdown(0);
+});

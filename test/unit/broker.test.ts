@@ -681,6 +681,8 @@ void test('status call returns clients, subjects and totals; unknown ops get UNK
       pendingRequests: 0,
       lateReplies: 0,
       acceptErrors: 0,
+      subscriptions: 3,
+      subscriptionsRefused: 0,
     },
   );
   assert.deepEqual(

@@ -124,3 +124,50 @@ void test('queue groups are grouped by name; plain items stay plain', () => {
   assert.deepEqual(names(other.plain), ['p1']);
   assert.deepEqual(other.groups.map((g) => names(g).join()).sort(), ['l1', 'w1']);
 });
+
+void test('removeAll removes exactly what remove() would, prunes empty nodes and clears the cache once', () => {
+  const patterns = ['a', 'a.b', 'a.*', 'a.>', '>', '*.b', 'a.b.c', 'x.y.z', 'x.>', 'x.*.z', 'a.b'];
+  const probes = ['a', 'a.b', 'a.c', 'a.b.c', 'x.y.z', 'x.q.z', 'x.y', 'q.b', 'zzz'];
+  const all: Item[] = [];
+  for (let owner = 0; owner < 3; owner++) {
+    for (const p of patterns) all.push(item(`${owner}:${p}`, p, owner === 1 ? 'g' : undefined));
+  }
+  const bulk = new SubjectIndex<Item>();
+  const single = new SubjectIndex<Item>();
+  for (const it of all) {
+    bulk.add(it);
+    single.add(it);
+  }
+  for (const probe of probes) bulk.match(probe); // fill the cache
+  const leaving = all.filter((it) => it.name.startsWith('1:'));
+  bulk.removeAll(leaving);
+  for (const it of leaving) single.remove(it);
+  assert.equal(bulk.size, single.size);
+  assert.equal(bulk.size, 2 * patterns.length);
+  for (const probe of probes) {
+    assert.deepEqual(names(bulk.match(probe).all), names(single.match(probe).all), probe);
+  }
+  assert.deepEqual([...bulk.patterns()].sort(), [...single.patterns()].sort());
+  // Everything gone: the trie is empty again (nothing left to match, no stale nodes).
+  bulk.removeAll(all);
+  assert.equal(bulk.size, 0);
+  assert.deepEqual([...bulk.patterns()], []);
+  for (const probe of probes) assert.equal(bulk.match(probe).empty, true);
+  bulk.removeAll(all); // removing again is a no-op
+  assert.equal(bulk.size, 0);
+});
+
+void test('removeAll of 10,000 entries on one subject among 50,000 leaves the other 40,000', () => {
+  const ix = new SubjectIndex<Item>();
+  const owners: Item[][] = [];
+  for (let o = 0; o < 5; o++) {
+    const mine: Item[] = [];
+    for (let i = 0; i < 10_000; i++) mine.push(item(`${o}:${i}`, 'same.subject'));
+    for (const it of mine) ix.add(it);
+    owners.push(mine);
+  }
+  ix.removeAll(owners[2]!); // timing: npm run bench:micro -- --only removal
+  assert.equal(ix.size, 40_000);
+  assert.equal(ix.match('same.subject').all.length, 40_000);
+  assert.ok(!ix.match('same.subject').all.some((it) => it.name.startsWith('2:')));
+});
