@@ -52,6 +52,11 @@ export const SOCKET_OPTION = {
 } as const satisfies OptionSpecs;
 
 /** The option every command takes last. */
+/** `-c, --count N`, shared by the commands that print what arrives. */
+export const COUNT_OPTION = {
+  count: { type: 'string', short: 'c', arg: 'N', help: 'exit after N messages' },
+} as const satisfies OptionSpecs;
+
 export const HELP_OPTION = {
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } as const satisfies OptionSpecs;

@@ -3,6 +3,7 @@
 import { Flag } from '../../protocol/constants.js';
 import { intOption, parseOptions, UsageError, type OptionSpecs } from '../../util/args.js';
 import {
+  COUNT_OPTION,
   SOCKET_OPTION,
   HELP_OPTION,
   note,
@@ -15,7 +16,7 @@ import { msgJson, payloadLine } from '../format.js';
 
 const options = {
   ...SOCKET_OPTION,
-  count: { type: 'string', short: 'c', arg: 'N', help: 'exit after N messages' },
+  ...COUNT_OPTION,
   json: {
     type: 'boolean',
     help: 'print JSON lines: data (or data_base64), from, id, priority, type, headers, broadcast',

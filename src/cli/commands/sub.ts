@@ -7,6 +7,7 @@ import { intOption, parseOptions, UsageError, type OptionSpecs } from '../../uti
 import {
   checkQueue,
   checkSubject,
+  COUNT_OPTION,
   SOCKET_OPTION,
   HELP_OPTION,
   note,
@@ -19,7 +20,7 @@ import { msgJson, payloadLine, verboseLine } from '../format.js';
 
 const options = {
   ...SOCKET_OPTION,
-  count: { type: 'string', short: 'c', arg: 'N', help: 'exit after N messages' },
+  ...COUNT_OPTION,
   queue: {
     type: 'string',
     short: 'q',
