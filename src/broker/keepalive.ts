@@ -1,7 +1,6 @@
-// Timers that watch the peers, on the broker's clock: keepalive PINGs (a peer that leaves
-// maxPingsOut unanswered is disconnected), the idle timeout (a peer silent for half of it is
-// PINGed, so only peers that do not answer are cut), and the end of a slow consumer's grace
-// period when no new traffic arrives. Imports only protocol/ and broker/.
+// Timers that watch the peers on the broker's clock: keepalive PINGs, the idle timeout (a peer
+// silent for half of it is PINGed; only one that does not answer is cut), and the end of a slow
+// consumer's grace period when no traffic arrives. Imports only protocol/ and broker/.
 
 import type { TimerHandle } from '../protocol/clock.js';
 import { ErrorCode } from '../protocol/errors.js';

@@ -1,7 +1,6 @@
-// Connecting to a bus socket: a path socket only when this user can trust it (socket-trust.ts),
-// and Linux abstract sockets (`@name`) at their exact address length through the native helper
-// (libuv pads the name with NULs to 108 bytes; D-Bus, systemd and socat do not, and the kernel
-// compares whole addresses). Imports node:net, protocol/errors and transport files.
+// Connecting to a bus socket: a path socket only when this user can trust it (socket-trust.ts);
+// `@name` at its exact address length through the native helper (libuv pads it to 108 bytes,
+// D-Bus, systemd and socat do not). Imports node:net, protocol/errors and transport/.
 
 import { Socket, type Server } from 'node:net';
 import { BusError, ErrorCode } from '../protocol/errors.js';

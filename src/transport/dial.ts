@@ -1,7 +1,6 @@
-// The default dialer of the client: a Unix domain socket (path or `@abstract`) wrapped as a Link.
-// A connect refused with EAGAIN (the daemon's listen backlog is full: a Unix socket does not
-// retry like TCP) is retried with a short backoff until the caller's connect timeout destroys
-// the link. Imports node:net (a type) and transport/ only.
+// The client's default dialer: a Unix socket (path or `@abstract`) as a Link. A connect refused
+// with EAGAIN (listen backlog full; Unix sockets do not retry like TCP) is retried with backoff
+// until the caller's connect timeout destroys the link. Imports node:net (a type), transport/.
 
 import type { Socket } from 'node:net';
 import { connectSocket } from './connect.js';

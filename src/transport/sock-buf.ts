@@ -1,7 +1,6 @@
-// The native helper (native/udsbus_native.c) and what it adds to a connected net.Socket: socket
-// buffer sizes (Node has no SO_SNDBUF; a larger send buffer lets a writer hand over more per
-// syscall, measured in bench/RESULTS.md) and the peer's credentials (SO_PEERCRED). Without the
-// helper sockets keep the system default buffers and peers have no verified credentials.
+// The native helper (native/udsbus_native.c) and what it adds to a connected net.Socket: send
+// buffer sizes (Node has no SO_SNDBUF; measured in bench/RESULTS.md) and the peer's credentials
+// (SO_PEERCRED). Without it: system default buffers, no verified credentials.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
