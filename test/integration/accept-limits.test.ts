@@ -17,8 +17,11 @@ import { RawClient } from '../helpers/raw-client.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves true once the daemon's HELLO arrived, false when the connection closed first. */
-async function greeted(c: RawClient, ms = 3000): Promise<boolean> {
+/**
+ * Resolves true once the daemon's HELLO arrived, false when the connection closed first; fails
+ * when neither happens within `ms` (a loaded machine can be slow: that is not a refusal).
+ */
+async function greeted(c: RawClient, ms = 15_000): Promise<boolean> {
   const deadline = Date.now() + ms;
   let closed = false;
   void c.closed.then(() => (closed = true));
@@ -27,7 +30,7 @@ async function greeted(c: RawClient, ms = 3000): Promise<boolean> {
     if (closed) return false;
     await sleep(10);
   }
-  return false;
+  throw new Error(`neither a HELLO nor a close within ${ms} ms`);
 }
 
 async function status(path: string): Promise<BrokerStatus> {
@@ -71,7 +74,11 @@ void test(
         else {
           refused++;
           const [e] = c.errors();
-          assert.equal(e?.code, ErrorCode.LIMIT);
+          assert.equal(
+            e?.code,
+            ErrorCode.LIMIT,
+            `closed after ${clients.length} accepted without BUS_ERR_LIMIT; daemon: ${stderr}`,
+          );
           assert.equal(e.fatal, true);
           assert.equal(e.message, 'too many connections (limit 32)');
         }
