@@ -5,7 +5,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { PUB_ENVELOPE_EXTRA, writePubEnvelope } from '../protocol/delivery-frames.js';
 import { readPub } from '../protocol/message-frames.js';
-import { subjectProblem } from '../protocol/subject.js';
+import { isSysSubject, subjectProblem } from '../protocol/subject.js';
 import type { BrokerCore } from './core.js';
 import { batchMsg, fanOut } from './delivery.js';
 import { paceSub } from './flow-control.js';
@@ -25,6 +25,14 @@ export function onPub(
   const problem = subjectProblem(subject, false);
   if (problem !== null) {
     core.refuse(s, ErrorCode.BAD_SUBJECT, problem, { op: 'PUB', subject });
+    return;
+  }
+  // `$SYS` events come from the daemon alone: a client cannot forge them.
+  if (subject.charCodeAt(0) === 0x24 && isSysSubject(subject)) {
+    core.refuse(s, ErrorCode.PERMISSION, `only the daemon publishes on ${subject}`, {
+      op: 'PUB',
+      subject,
+    });
     return;
   }
   const route = core.subs.match(subject);

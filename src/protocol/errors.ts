@@ -42,6 +42,8 @@ export const ErrorCode = {
   UNKNOWN_OP: 'BUS_ERR_UNKNOWN_OP',
   /** The daemon is shutting down. */
   SHUTDOWN: 'BUS_ERR_SHUTDOWN',
+  /** The operation is not allowed to this client (e.g. publishing on a `$SYS` subject). */
+  PERMISSION: 'BUS_ERR_PERMISSION',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -66,6 +68,7 @@ export const WIRE_ERROR_CODES = [
   ErrorCode.DISCONNECTED,
   ErrorCode.UNKNOWN_OP,
   ErrorCode.SHUTDOWN,
+  ErrorCode.PERMISSION,
 ] as const;
 
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];

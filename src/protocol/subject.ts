@@ -47,3 +47,8 @@ export function subjectProblem(subject: string, allowWildcards: boolean): string
   }
   return null;
 }
+
+/** True for `$SYS` and `$SYS.…`: subjects only the daemon publishes on. */
+export function isSysSubject(subject: string): boolean {
+  return subject.startsWith('$SYS') && (subject.length === 4 || subject.charCodeAt(4) === 0x2e);
+}

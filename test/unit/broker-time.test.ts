@@ -142,6 +142,29 @@ void test('PUB with a bad subject: the non-fatal ERROR names the op and the subj
   void broker.shutdown(0);
 });
 
+void test('PUB on $SYS: refused with BUS_ERR_PERMISSION (non-fatal), nothing reaches $SYS subscribers', async () => {
+  const clock = new ManualClock();
+  const broker = makeBroker(clock);
+  const watcher = await helloPeer(broker, 'watcher');
+  watcher.send(encodeSub({ sid: 1, subject: '$SYS.>' }));
+  const forger = await helloPeer(broker, 'forger');
+  await tick();
+  const before = watcher.ofOp(Op.MSG).length; // the forger's own $SYS.connect
+  for (const subject of ['$SYS.connect', '$SYS']) forger.send(encodePub(subject, enc.encode('{}')));
+  forger.send(encodePub('$SYSTEM.ok', enc.encode('x'))); // not a $SYS subject
+  await tick();
+  const errs = forger.errors();
+  assert.deepEqual(
+    errs.map((e) => [e.code, e.fatal, e.detail?.['subject']]),
+    [
+      [ErrorCode.PERMISSION, false, '$SYS.connect'],
+      [ErrorCode.PERMISSION, false, '$SYS'],
+    ],
+  );
+  assert.equal(watcher.ofOp(Op.MSG).length, before);
+  void broker.shutdown(0);
+});
+
 void test('keepalive: a PING every pingMs; a peer that leaves maxPingsOut unanswered is disconnected, one that answers stays', async () => {
   const clock = new ManualClock();
   const broker = makeBroker(clock, { pingMs: 1000, maxPingsOut: 2 });
