@@ -74,7 +74,10 @@ export class Client extends EventEmitter {
       registrations: () => registry.registrations(),
       up: (link, again) => {
         outbox.attach(link);
-        if (again) this.emit('reconnect');
+        if (again) {
+          this.emit('reconnect');
+          registry.reconnected();
+        }
       },
       down: () => {
         outbox.detach();

@@ -45,6 +45,11 @@ export class Registry {
     for (const s of this.subs.values()) yield this.fields(s);
   }
 
+  /** Tells every subscription (not the responders) that the link was lost and is back. */
+  reconnected(): void {
+    for (const s of this.subs.values()) if (!this.serves.has(s.sid)) s.reconnected();
+  }
+
   /** Ends every subscription (the client closed). */
   endAll(): void {
     for (const sub of this.subs.values()) sub.end();

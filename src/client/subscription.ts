@@ -22,9 +22,15 @@ export interface GapInfo {
   lastId: number;
   /**
    * false: the daemon dropped them (its queue for this client was full). true: this client
-   * dropped them (an async iterator's buffer held `maxBuffered` messages).
+   * dropped them (an async iterator's buffer held `maxBuffered` messages), or `reconnect`.
    */
   local: boolean;
+  /**
+   * true: the link to the daemon was lost and is back. Messages published while this
+   * subscription was not registered (a daemon restart, say) may be missing, and nobody can tell
+   * how many: `lost`, `firstId` and `lastId` are 0.
+   */
+  reconnect: boolean;
 }
 
 /** What a subscription needs from its client. */
@@ -167,6 +173,7 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
       firstId: this.#lossFirst,
       lastId: this.#lossLast,
       local: true,
+      reconnect: false,
     };
     this.#lossCount = 0;
     this.#emitGap(info);
@@ -175,7 +182,19 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
   /** @internal the daemon reports lost messages. */
   gap(lost: number, firstId: number, lastId: number): void {
     this.dropped += lost;
-    this.#emitGap({ subject: this.subject, lost, firstId, lastId, local: false });
+    this.#emitGap({ subject: this.subject, lost, firstId, lastId, local: false, reconnect: false });
+  }
+
+  /** @internal the link came back: losses of unknown number may lie behind. */
+  reconnected(): void {
+    this.#emitGap({
+      subject: this.subject,
+      lost: 0,
+      firstId: 0,
+      lastId: 0,
+      local: true,
+      reconnect: true,
+    });
   }
 
   #emitGap(info: GapInfo): void {

@@ -90,7 +90,9 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
     });
     s.on('gap', (g: GapInfo) => {
       note(
-        `gap: ${g.lost} messages dropped on ${g.subject} (ids ${g.firstId}..${g.lastId}; ${why})`,
+        g.reconnect
+          ? `gap: reconnected; messages published on ${g.subject} while disconnected may be lost (how many is unknown)`
+          : `gap: ${g.lost} messages dropped on ${g.subject} (ids ${g.firstId}..${g.lastId}; ${why})`,
       );
       if (values.json === true) out.line(JSON.stringify({ gap: g }));
     });
