@@ -4,7 +4,12 @@
 import { Broker, type BrokerOptions } from '../broker/broker.js';
 import { connectionLimit } from '../transport/fd-limit.js';
 import { inheritedListenFd } from '../transport/systemd.js';
-import { closeUnix, listenInherited, listenUnix } from '../transport/unix-server.js';
+import {
+  closeUnix,
+  listenInherited,
+  listenUnix,
+  type SocketAccess,
+} from '../transport/unix-server.js';
 import { DAEMON_SOCK_BUF } from '../transport/sock-buf.js';
 import { packageVersion } from '../util/version.js';
 
@@ -29,6 +34,7 @@ export async function startDaemon(
   shutdownTimeoutMs: number,
   quiet: boolean,
   sockBuf = DAEMON_SOCK_BUF,
+  access?: SocketAccess,
 ): Promise<RunningDaemon> {
   const broker = new Broker({
     serverVersion: packageVersion(),
@@ -42,7 +48,7 @@ export async function startDaemon(
   const server =
     passed !== null
       ? await listenInherited(broker, passed.fd, sockBuf)
-      : await listenUnix(broker, path, sockBuf);
+      : await listenUnix(broker, path, sockBuf, access);
   const address = server.address();
   const where = passed !== null && typeof address === 'string' && address !== '' ? address : path;
   let stopping: Promise<void> | undefined;

@@ -2,10 +2,12 @@
 // routes `udsbus daemon` here, so the CLI never imports the daemon.
 // Imports broker/ (types), transport/, protocol/, util/ and ./daemon.
 
+import { readFileSync } from 'node:fs';
 import type { BrokerOptions } from '../broker/index.js';
 import { BusError } from '../protocol/errors.js';
 import { DAEMON_SOCK_BUF, nativeProblem, wmemMax } from '../transport/sock-buf.js';
 import { sdNotify } from '../transport/systemd.js';
+import { SOCKET_MODES, type SocketAccess } from '../transport/unix-server.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
 import { intOption, parseOptions, UsageError } from '../util/args.js';
 import { packageVersion } from '../util/version.js';
@@ -26,11 +28,40 @@ function sockBufLine(sockBuf: number): string {
 
 interface DaemonArgs {
   path: string;
+  access: SocketAccess;
   options: BrokerOptions;
   shutdownTimeout: number;
   sockBuf: number;
   quiet: boolean;
   help: boolean;
+}
+
+/** The gid of group `name` from /etc/group (a number is taken as a gid), or a UsageError. */
+function groupId(name: string): number {
+  if (/^\d+$/.test(name)) return Number(name);
+  let table = '';
+  try {
+    table = readFileSync('/etc/group', 'utf8');
+  } catch {
+    // no group database: only numeric gids
+  }
+  for (const line of table.split('\n')) {
+    const [group, , gid] = line.split(':');
+    if (group === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+  }
+  throw new UsageError(
+    `--socket-group: no group ${JSON.stringify(name)} (give a name from /etc/group or a gid)`,
+  );
+}
+
+/** --socket-mode and --socket-group, checked. */
+function socketAccess(mode: string | undefined, group: string | undefined): SocketAccess {
+  const m = mode === undefined ? 0o600 : /^0?[0-7]{3}$/.test(mode) ? parseInt(mode, 8) : NaN;
+  if (!(SOCKET_MODES as readonly number[]).includes(m))
+    throw new UsageError(`--socket-mode must be 0600, 0660 or 0666, got ${JSON.stringify(mode)}`);
+  if (group !== undefined && m === 0o600)
+    throw new UsageError('--socket-group needs --socket-mode 0660 (or 0666)');
+  return { mode: m, gid: group === undefined ? undefined : groupId(group) };
 }
 
 /** Parses and checks `udsbus daemon` arguments; throws UsageError. */
@@ -57,6 +88,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   set('maxSubscriptionsTotal', int('max-subscriptions-total', 1));
   return {
     path: values.socket ?? defaultSocketPath(),
+    access: socketAccess(values['socket-mode'], values['socket-group']),
     options,
     shutdownTimeout: int('shutdown-timeout', 1) ?? 5000,
     sockBuf: int('sock-buf', 0) ?? DAEMON_SOCK_BUF,
@@ -82,7 +114,14 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
   const { path, shutdownTimeout, sockBuf } = args;
   let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon(path, args.options, shutdownTimeout, args.quiet, sockBuf);
+    daemon = await startDaemon(
+      path,
+      args.options,
+      shutdownTimeout,
+      args.quiet,
+      sockBuf,
+      args.access,
+    );
   } catch (err) {
     if (err instanceof RangeError || err instanceof TypeError) {
       process.stderr.write(`udsbus daemon: ${err.message}\n`);

@@ -13,6 +13,19 @@ export const DAEMON_OPTIONS = {
     help: 'socket path, or @name for an abstract socket',
     default: '$UDSBUS_SOCKET, $XDG_RUNTIME_DIR/udsbus/bus.sock, /tmp/udsbus-<uid>/bus.sock',
   },
+  'socket-mode': {
+    type: 'string',
+    arg: 'MODE',
+    see: 'see [A shared bus](#a-shared-bus)',
+    help: 'who may connect to a path socket: 0600 (this user), 0660 (and --socket-group), 0666 (everybody)',
+    default: '0600',
+  },
+  'socket-group': {
+    type: 'string',
+    arg: 'GROUP',
+    help: "the path socket's group (name or gid; needs root or membership)",
+    default: "the daemon's group",
+  },
   'max-frame': {
     type: 'string',
     arg: 'BYTES',

@@ -2,7 +2,7 @@
 // Owns the socket file: a trusted 0700 folder, a lock held for the daemon's life, the
 // stale-socket probe, a 0600 socket, removal on close.
 
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Attachable } from '../protocol/conn.js';
@@ -56,14 +56,30 @@ export function probe(path: string, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
+/** Who may connect to a path socket: its mode and, optionally, its group. */
+export interface SocketAccess {
+  /** 0o600 (default: the daemon's user only), 0o660 (and the group) or 0o666 (everybody). */
+  mode: number;
+  /** The socket's group (needs root, or membership of that group). */
+  gid?: number | undefined;
+}
+
+/** The socket modes a daemon may use. */
+export const SOCKET_MODES = [0o600, 0o660, 0o666] as const;
+
 /**
- * Creates the socket's folder (0700) when it is missing; refuses a folder that is a symlink,
+ * Creates the socket's folder when it is missing — 0700, or 0750/0755 when the socket is shared
+ * with a group/everybody (with the socket's group) — and refuses a folder that is a symlink,
  * belongs to another user, or that others may write to (folderProblem).
  */
-function prepareFolder(path: string): void {
+function prepareFolder(path: string, access: SocketAccess): void {
   const dir = dirname(path);
+  const mode = (access.mode & 0o007) !== 0 ? 0o755 : (access.mode & 0o070) !== 0 ? 0o750 : 0o700;
   // mkdir's mode is filtered by the umask: set it again on a folder created here.
-  if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dir, 0o700);
+  if (mkdirSync(dir, { recursive: true, mode }) !== undefined) {
+    chmodSync(dir, mode);
+    if (access.gid !== undefined) chownSync(dir, -1, access.gid);
+  }
   const problem = folderProblem(dir, currentUid());
   if (problem !== null)
     throw new BusError(ErrorCode.ADDRESS_IN_USE, `refusing to listen: ${problem}`);
@@ -109,13 +125,29 @@ export async function listenInherited(
 /**
  * Starts listening on `path`. Refuses an untrusted folder, a lock another daemon holds, or a
  * live server answering there; removes a stale socket file only after a failed connect probe.
- * The socket file is created 0600.
+ * The socket file gets `access` (default 0600, the daemon's user only).
  */
-export async function listenUnix(broker: Attachable, path: string, sockBuf = 0): Promise<Server> {
+export async function listenUnix(
+  broker: Attachable,
+  path: string,
+  sockBuf = 0,
+  access: SocketAccess = { mode: 0o600 },
+): Promise<Server> {
+  if (!(SOCKET_MODES as readonly number[]).includes(access.mode))
+    throw new RangeError(`socket mode must be 0600, 0660 or 0666, not 0${access.mode.toString(8)}`);
   const abstract = isAbstract(path);
-  const lock = abstract ? null : (prepareFolder(path), lockSocketPath(path));
+  const lock = abstract ? null : (prepareFolder(path, access), lockSocketPath(path));
   try {
     const server = await listenLocked(broker, path, sockBuf);
+    if (!abstract) {
+      try {
+        chmodSync(path, access.mode);
+        if (access.gid !== undefined) chownSync(path, -1, access.gid);
+      } catch (err) {
+        await closeUnix(server, path); // not left listening with the wrong access
+        throw err;
+      }
+    }
     if (lock !== null) locks.set(server, lock);
     return server;
   } catch (err) {
@@ -164,7 +196,6 @@ async function listenLocked(broker: Attachable, path: string, sockBuf: number): 
   } finally {
     process.umask(oldMask);
   }
-  if (!abstract) chmodSync(path, 0o600);
   // Once listening, 'error' means one accept() failed (EMFILE, ENFILE, ...): libuv closes that
   // connection and keeps listening; the broker counts it and logs it (rate-limited).
   server.on('error', (err: NodeJS.ErrnoException) => broker.acceptFailed?.(err.code ?? 'EIO'));
