@@ -37,6 +37,9 @@ export class Broker {
   readonly #keepalive: Keepalive;
   #nextId = 1;
   #closing = false;
+  /** Open connections per limited uid (maxConnectionsPerUid), and which uid each counts for. */
+  #perUid = new Map<number, number>();
+  #countedUid = new WeakMap<Session, number>();
   #onEmpty: (() => void) | undefined;
 
   constructor(options: BrokerOptions = {}) {
@@ -65,6 +68,8 @@ export class Broker {
     const session = new Session(this.#nextId++, conn, preHello, clock.now());
     const max = core.options.maxConnections;
     const full = max > 0 && core.sessions.size >= max;
+    const uid = this.#uidToCount(conn);
+    const perUid = core.options.maxConnectionsPerUid;
     core.sessions.set(session.id, session);
     if (this.#closing) {
       core.fail(session, ErrorCode.SHUTDOWN, 'the daemon is shutting down');
@@ -72,7 +77,22 @@ export class Broker {
       // Counted and logged once a second, not once per client.
       core.acceptErrors.note(`at the limit of ${max} connections (maxConnections)`);
       core.fail(session, ErrorCode.LIMIT, `too many connections (limit ${max})`, undefined, true);
+    } else if (uid !== undefined && (this.#perUid.get(uid) ?? 0) >= perUid) {
+      core.acceptErrors.note(
+        `uid ${uid} at its limit of ${perUid} connections (maxConnectionsPerUid)`,
+      );
+      core.fail(
+        session,
+        ErrorCode.LIMIT,
+        `too many connections from uid ${uid} (limit ${perUid})`,
+        undefined,
+        true,
+      );
     } else {
+      if (uid !== undefined) {
+        this.#perUid.set(uid, (this.#perUid.get(uid) ?? 0) + 1);
+        this.#countedUid.set(session, uid);
+      }
       session.handshakeTimer = clock.setTimeout(() => {
         if (session.state === SessionState.HANDSHAKE) {
           core.fail(session, ErrorCode.HANDSHAKE, `no HELLO within ${handshakeTimeoutMs} ms`);
@@ -178,10 +198,25 @@ export class Broker {
     }
   }
 
+  /** The uid whose connections are limited for `conn`, or undefined (no limit, exempt, unknown). */
+  #uidToCount(conn: Conn): number | undefined {
+    const { maxConnectionsPerUid, exemptUids } = this.#core.options;
+    const uid = conn.peer?.uid;
+    return maxConnectionsPerUid > 0 && uid !== undefined && !exemptUids.includes(uid)
+      ? uid
+      : undefined;
+  }
+
   /** The transport says the connection is gone: forget the session and everything it held. */
   #closed(s: Session): void {
     const core = this.#core;
     if (!s.markClosed()) return;
+    const uid = this.#countedUid.get(s);
+    if (uid !== undefined) {
+      const left = (this.#perUid.get(uid) ?? 1) - 1;
+      if (left > 0) this.#perUid.set(uid, left);
+      else this.#perUid.delete(uid);
+    }
     core.options.clock.clearTimeout(s.handshakeTimer);
     core.sessions.delete(s.id);
     removeAllSubs(core, s);

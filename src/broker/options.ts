@@ -35,6 +35,14 @@ export interface BrokerOptions {
    * open-file limit).
    */
   maxConnections?: number;
+  /**
+   * Connections one uid (by the kernel's credentials) may hold at once, so that a flood from one
+   * user cannot lock out the others; past it a fatal BUS_ERR_LIMIT at once. 0 = no limit (the
+   * default here). Uids in `exemptUids` (the daemon passes its own and root) are not counted.
+   */
+  maxConnectionsPerUid?: number;
+  /** Uids that maxConnectionsPerUid does not apply to. Default none. */
+  exemptUids?: readonly number[];
   /** Subscriptions per connection. Default 10,000. */
   maxSubscriptions?: number;
   /**
@@ -69,7 +77,7 @@ export interface BrokerOptions {
  */
 export const PRE_HELLO_MAX_FRAME = 1024;
 
-/** The numeric and string options, all present. */
+/** The numeric, string and list options, all present. */
 export type Limits = { [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] };
 
 export const DEFAULTS = {
@@ -81,6 +89,8 @@ export const DEFAULTS = {
   flowWaitMs: 100,
   handshakeTimeoutMs: 5000,
   maxConnections: 0,
+  maxConnectionsPerUid: 0,
+  exemptUids: [] as readonly number[],
   maxSubscriptions: 10_000,
   maxSubscriptionsTotal: 100_000,
   maxPendingRequests: 65_536,

@@ -22,6 +22,9 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
+/** Connections one other uid may hold by default (`--max-connections-per-uid`). */
+export const DEFAULT_CONNECTIONS_PER_UID = 1024;
+
 /** Writes one `udsbus: ...` log line on stderr. */
 export function log(line: string): void {
   process.stderr.write(`udsbus: ${line}\n`);
@@ -39,6 +42,10 @@ export async function startDaemon(
   const broker = new Broker({
     serverVersion: packageVersion(),
     maxConnections: connectionLimit(),
+    // A flood of connections from another user must not lock out the rest; the daemon's own
+    // user and root are not limited.
+    maxConnectionsPerUid: DEFAULT_CONNECTIONS_PER_UID,
+    exemptUids: [...new Set([process.getuid?.() ?? 0, 0])],
     ...options,
     log: quiet ? () => undefined : log,
     warn: log,

@@ -84,6 +84,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   set('pingMs', int('ping-ms', 0));
   set('maxPingsOut', int('max-pings-out', 1));
   set('idleTimeoutMs', int('idle-timeout-ms', 0));
+  set('maxConnectionsPerUid', int('max-connections-per-uid', 0));
   set('maxSubscriptions', int('max-subscriptions', 1));
   set('maxSubscriptionsTotal', int('max-subscriptions-total', 1));
   return {

@@ -88,6 +88,12 @@ export const DAEMON_OPTIONS = {
     help: 'disconnect a client that leaves N PINGs unanswered',
     default: '2',
   },
+  'max-connections-per-uid': {
+    type: 'string',
+    arg: 'N',
+    help: "connections one other user may hold (BUS_ERR_LIMIT past it); the daemon's own uid and root are not limited; 0 = no limit",
+    default: '1024',
+  },
   'max-subscriptions': {
     type: 'string',
     arg: 'N',
