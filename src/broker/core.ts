@@ -96,9 +96,13 @@ export class BrokerCore {
   }
 
   /** Sends a fatal error, then closes the session once what is queued is written (`quiet`: no log line). */
+  /** Connections ended with a fatal ERROR, by code (status `totals.fatalErrors`). */
+  readonly fatalErrors: Record<string, number> = {};
+
   fail(s: Session, code: WireErrorCode, message: string, detail?: Obj, quiet = false): void {
     const wasReady = s.open;
     if (!s.beginClose()) return;
+    this.fatalErrors[code] = (this.fatalErrors[code] ?? 0) + 1;
     this.options.clock.clearTimeout(s.handshakeTimer);
     if (!quiet && (wasReady || code !== ErrorCode.SHUTDOWN)) {
       this.options.log(`client ${s.id}: ${code}: ${message}`);

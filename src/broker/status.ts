@@ -95,6 +95,7 @@ export function brokerStatus(core: BrokerCore, args: StatusArgs = {}): BrokerSta
       pendingRequests: core.pending.size,
       lateReplies: core.pending.late,
       acceptErrors: core.acceptErrors.count,
+      fatalErrors: { ...core.fatalErrors },
       subscriptions: core.subscriptionCount,
       subscriptionsRefused: core.subsRefused,
     },

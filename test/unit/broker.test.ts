@@ -139,6 +139,8 @@ void test('handshake: no HELLO within the timeout gets BUS_ERR_HANDSHAKE, at the
   assert.equal(e[0]!.code, ErrorCode.HANDSHAKE);
   assert.match(e[0]!.message, /no HELLO within 20 ms/);
   assert.equal(p.ended, true);
+  // Counted by code in status.
+  assert.deepEqual({ ...broker.status().totals.fatalErrors }, { [ErrorCode.HANDSHAKE]: 1 });
 });
 
 void test('a second HELLO is a fatal BUS_ERR_PROTOCOL', async () => {
@@ -683,6 +685,7 @@ void test('status call returns clients, subjects and totals; unknown ops get UNK
       acceptErrors: 0,
       subscriptions: 3,
       subscriptionsRefused: 0,
+      fatalErrors: {},
     },
   );
   assert.deepEqual(
