@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 
 /** Absolute path of bin/udsbus.js. */
 export const BIN = new URL('../../../bin/udsbus.js', import.meta.url).pathname;
@@ -140,4 +141,36 @@ export function requireCommand(cmd: string, pkg = cmd): true | string {
   if (process.env['UDSBUS_REQUIRE_E2E'] === '1')
     throw new Error(`UDSBUS_REQUIRE_E2E=1 but ${reason}`);
   return reason;
+}
+
+/**
+ * One daemon for a whole test file, on a socket in a temp folder: started before the file's
+ * tests, stopped (and the folder removed) after them. Read `path`, `dir` and `proc` in tests.
+ */
+export function daemonPerFile(extra: string[] = []): {
+  readonly path: string;
+  readonly dir: string;
+  readonly proc: DaemonProc;
+} {
+  let tmp: { dir: string; cleanup: () => void } | undefined;
+  let proc: DaemonProc | undefined;
+  before(async () => {
+    tmp = tempDir();
+    proc = await DaemonProc.start(join(tmp.dir, 'bus.sock'), extra);
+  });
+  after(async () => {
+    await proc?.stop();
+    tmp?.cleanup();
+  });
+  return {
+    get path() {
+      return proc!.path;
+    },
+    get dir() {
+      return tmp!.dir;
+    },
+    get proc() {
+      return proc!;
+    },
+  };
 }

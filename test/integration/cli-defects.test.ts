@@ -6,27 +6,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { connect } from '../../src/client/index.js';
-import { BIN, DaemonProc, Proc, runCli, tempDir } from '../helpers/processes.js';
+import { BIN, DaemonProc, Proc, daemonPerFile, runCli } from '../helpers/processes.js';
 
-let tmp: { dir: string; cleanup: () => void };
-let daemon: DaemonProc;
-let sock: string;
-
-before(async () => {
-  tmp = tempDir();
-  sock = join(tmp.dir, 'bus.sock');
-  daemon = await DaemonProc.start(sock);
-});
-
-after(async () => {
-  await daemon.stop();
-  tmp.cleanup();
-});
+const bus = daemonPerFile();
 
 async function sub(args: string[]): Promise<Proc> {
-  const p = new Proc(['sub', '-s', sock, ...args]);
+  const p = new Proc(['sub', '-s', bus.path, ...args]);
   await p.stderrHas('subscribed to');
   return p;
 }
@@ -60,7 +47,7 @@ void test('usage errors exit 2 within a second, before connecting, with one line
     ['sub', 'x', '--queue', '-v'],
     ['req', 'x', 'y', '--timeout', '0'],
   ]) {
-    const r = await runCli([...args, '-s', sock], { timeoutMs: 5000 });
+    const r = await runCli([...args, '-s', bus.path], { timeoutMs: 5000 });
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.ok(r.ms - base.ms < 1000, `${args.join(' ')} took ${r.ms} ms`);
     const lines = r.stderr.trim().split('\n');
@@ -69,7 +56,7 @@ void test('usage errors exit 2 within a second, before connecting, with one line
     assert.match(lines[1]!, new RegExp(`^Run 'udsbus ${args[0]!} --help' for usage\\.$`));
     assert.doesNotMatch(r.stderr, /ambiguous|ERR_PARSE_ARGS|at .*\.js/);
   }
-  const space = await runCli(['sub', 'a b', '-s', sock]);
+  const space = await runCli(['sub', 'a b', '-s', bus.path]);
   assert.match(space.stderr, /contains a space/);
   const unknown = await runCli(['sub', 'x', '--frobnicate']);
   assert.match(unknown.stderr, /^udsbus: unknown option "--frobnicate"$/m);
@@ -88,7 +75,7 @@ void test('SIGTERM and SIGINT end a sub, even while its stdout is blocked', asyn
   s.child.stdout.pause();
   const big = 'x'.repeat(1000);
   const lines = Array.from({ length: 2000 }, () => big).join('\n') + '\n';
-  const pub = await runCli(['pub', 'sig.blocked', '-s', sock], { input: lines });
+  const pub = await runCli(['pub', 'sig.blocked', '-s', bus.path], { input: lines });
   assert.equal(pub.code, 0, pub.stderr);
   const t0 = Date.now();
   s.kill('SIGTERM');
@@ -98,10 +85,10 @@ void test('SIGTERM and SIGINT end a sub, even while its stdout is blocked', asyn
 });
 
 void test('udsbus sub X | head -1 ends quietly with exit 0 (EPIPE)', async () => {
-  const err = join(tmp.dir, 'head.err');
+  const err = join(bus.dir, 'head.err');
   const sh = spawn('sh', [
     '-c',
-    `{ "${process.execPath}" "${BIN}" sub head.x -s "${sock}" 2>"${err}"; echo "exit=$?" >>"${err}"; } | head -1`,
+    `{ "${process.execPath}" "${BIN}" sub head.x -s "${bus.path}" 2>"${err}"; echo "exit=$?" >>"${err}"; } | head -1`,
   ]);
   let out = '';
   sh.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -115,7 +102,7 @@ void test('udsbus sub X | head -1 ends quietly with exit 0 (EPIPE)', async () =>
   let done = false;
   void exited.then(() => (done = true));
   for (let i = 0; i < 50 && !done; i++) {
-    await runCli(['pub', 'head.x', `line ${i}`, '-s', sock]);
+    await runCli(['pub', 'head.x', `line ${i}`, '-s', bus.path]);
   }
   assert.equal(await exited, 0);
   assert.equal(out, 'line 0\n');
@@ -125,9 +112,9 @@ void test('udsbus sub X | head -1 ends quietly with exit 0 (EPIPE)', async () =>
 void test('sub -v prints subject, type and headers before the payload; --json carries them', async () => {
   const v = await sub(['verbose.*', '-v', '--count', '2']);
   const j = await sub(['verbose.*', '--json', '--count', '2']);
-  let r = await runCli(['pub', 'verbose.a', 'plain', '-s', sock]);
+  let r = await runCli(['pub', 'verbose.a', 'plain', '-s', bus.path]);
   assert.equal(r.code, 0, r.stderr);
-  r = await runCli(['pub', 'verbose.b', 'hello world', '-t', '7', '-H', 'k=v 1', '-s', sock]);
+  r = await runCli(['pub', 'verbose.b', 'hello world', '-t', '7', '-H', 'k=v 1', '-s', bus.path]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await v.exit(), 0);
   assert.equal(v.stdout, 'verbose.a plain\nverbose.b type=7 k=v\\x201 hello world\n');
@@ -146,9 +133,12 @@ void test('sub -v prints subject, type and headers before the payload; --json ca
 
 void test('binary stdin arrives byte for byte, split into lines on \\n only', async () => {
   const s = await sub(['bin.x', '--json', '--count', '3']);
-  let p = await withInput(['pub', 'bin.x', '-s', sock], Buffer.from([0xff, 0xfe, 0x00]));
+  let p = await withInput(['pub', 'bin.x', '-s', bus.path], Buffer.from([0xff, 0xfe, 0x00]));
   assert.equal(p.child.exitCode, 0, p.stderr);
-  p = await withInput(['pub', 'bin.x', '-s', sock], Buffer.from([0x80, 0x0d, 0x0a, 0xc3, 0x28]));
+  p = await withInput(
+    ['pub', 'bin.x', '-s', bus.path],
+    Buffer.from([0x80, 0x0d, 0x0a, 0xc3, 0x28]),
+  );
   assert.equal(p.child.exitCode, 0, p.stderr);
   assert.equal(await s.exit(), 0, s.stderr);
   assert.deepEqual(base64Of(s), [
@@ -160,31 +150,31 @@ void test('binary stdin arrives byte for byte, split into lines on \\n only', as
 
 void test('pub -f FILE and pub --stdin-whole send one message each, bytes unchanged', async () => {
   const bytes = Buffer.concat([Buffer.from('line 1\nline 2\n'), Buffer.from([0, 0xff, 0x0a])]);
-  const file = join(tmp.dir, 'payload.bin');
+  const file = join(bus.dir, 'payload.bin');
   writeFileSync(file, bytes);
   const s = await sub(['file.x', '--json', '--count', '2']);
-  const f = await runCli(['pub', 'file.x', '-f', file, '-s', sock]);
+  const f = await runCli(['pub', 'file.x', '-f', file, '-s', bus.path]);
   assert.equal(f.code, 0, f.stderr);
-  const w = await withInput(['pub', 'file.x', '--stdin-whole', '-s', sock], bytes);
+  const w = await withInput(['pub', 'file.x', '--stdin-whole', '-s', bus.path], bytes);
   assert.equal(w.child.exitCode, 0, w.stderr);
   assert.equal(await s.exit(), 0, s.stderr);
   assert.deepEqual(base64Of(s), [bytes.toString('base64'), bytes.toString('base64')]);
-  const missing = await runCli(['pub', 'file.x', '-f', join(tmp.dir, 'none'), '-s', sock]);
+  const missing = await runCli(['pub', 'file.x', '-f', join(bus.dir, 'none'), '-s', bus.path]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^udsbus: cannot read .*none: ENOENT\n$/);
-  const both = await runCli(['pub', 'file.x', 'data', '-f', file, '-s', sock]);
+  const both = await runCli(['pub', 'file.x', 'data', '-f', file, '-s', bus.path]);
   assert.equal(both.code, 2);
 });
 
 void test('req reads its body from stdin or a file', async () => {
-  const r = new Proc(['reply', 'body.echo', '--echo', '-s', sock]);
+  const r = new Proc(['reply', 'body.echo', '--echo', '-s', bus.path]);
   await r.stderrHas('serving body.echo');
-  const fromStdin = await withInput(['req', 'body.echo', '-s', sock], Buffer.from('a\nb\n'));
+  const fromStdin = await withInput(['req', 'body.echo', '-s', bus.path], Buffer.from('a\nb\n'));
   assert.equal(fromStdin.child.exitCode, 0, fromStdin.stderr);
   assert.equal(fromStdin.stdout, 'a\nb\n');
-  const file = join(tmp.dir, 'req.txt');
+  const file = join(bus.dir, 'req.txt');
   writeFileSync(file, 'from a file');
-  const fromFile = await runCli(['request', 'body.echo', '-f', file, '-s', sock]);
+  const fromFile = await runCli(['request', 'body.echo', '-f', file, '-s', bus.path]);
   assert.equal(fromFile.code, 0, fromFile.stderr);
   assert.equal(fromFile.stdout, 'from a file\n');
   r.kill('SIGINT');
@@ -200,10 +190,10 @@ void test("a responder's failure is the responder's error; reply --count 1 ends 
     '--count',
     '1',
     '-s',
-    sock,
+    bus.path,
   ]);
   await r.stderrHas('serving fail.x');
-  const q = await runCli(['req', 'fail.x', 'x', '-s', sock]);
+  const q = await runCli(['req', 'fail.x', 'x', '-s', bus.path]);
   assert.equal(q.code, 1);
   assert.equal(q.stderr, 'udsbus: responder error: boom\n');
   assert.equal(await r.exit(3000), 0, r.stderr);
@@ -230,14 +220,14 @@ void test('the daemon says "listening on PATH (udsbus VERSION)"', () => {
     }
   ).version;
   assert.ok(
-    daemon.stderr.startsWith(`udsbus: listening on ${sock} (udsbus ${version})\n`),
-    daemon.stderr,
+    bus.proc.stderr.startsWith(`udsbus: listening on ${bus.path} (udsbus ${version})\n`),
+    bus.proc.stderr,
   );
 });
 
 void test('a SIGTERM sent the moment the start line appears still stops the daemon cleanly', async () => {
   for (let i = 0; i < 3; i++) {
-    const d = new DaemonProc(join(tmp.dir, `quick-${i}.sock`));
+    const d = new DaemonProc(join(bus.dir, `quick-${i}.bus.path`));
     await d.stderrHas('listening on');
     d.kill('SIGTERM');
     assert.equal(await d.exit(), 0, d.stderr);
@@ -248,13 +238,13 @@ void test('a SIGTERM sent the moment the start line appears still stops the daem
 void test('status escapes a hostile client name in text and in JSON', async () => {
   {
     const evil = await connect({
-      path: sock,
+      path: bus.path,
       reconnect: false,
       name: 'evil\u001b[2J\u009b31m\u202e',
     });
     try {
       for (const args of [['status'], ['status', '--json']]) {
-        const r = await runCli([...args, '-s', sock]);
+        const r = await runCli([...args, '-s', bus.path]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /evil\\u001b\[2J\\u009b31m\\u202e/);
         // eslint-disable-next-line no-control-regex

@@ -7,29 +7,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { connect, type Client } from '../../src/client/index.js';
 import type { BrokerStatus } from '../../src/protocol/status.js';
-import { BIN, DaemonProc, tempDir } from '../helpers/processes.js';
+import { BIN, daemonPerFile } from '../helpers/processes.js';
 
 const MESSAGES = 1_000_000;
 const SIZE = 1024;
 const READER_SLEEP_S = 10;
 
-let tmp: { dir: string; cleanup: () => void };
-let daemon: DaemonProc;
-let sock: string;
-
-before(async () => {
-  tmp = tempDir();
-  sock = join(tmp.dir, 'bus.sock');
-  daemon = await DaemonProc.start(sock, ['-q']);
-});
-
-after(async () => {
-  await daemon.stop();
-  tmp.cleanup();
-});
+const bus = daemonPerFile(['-q']);
 
 async function status(c: Client): Promise<BrokerStatus> {
   return (await c.call('status')) as BrokerStatus;
@@ -54,15 +41,15 @@ void test(
   `sub --on-slow drop-oldest | (sleep ${READER_SLEEP_S}; wc -l): ${MESSAGES} x ${SIZE} B, bounded RSS, received + GAP = published`,
   { timeout: 180_000 },
   async (t) => {
-    const err = join(tmp.dir, 'sub.err');
+    const err = join(bus.dir, 'sub.err');
     const sh = spawn('sh', [
       '-c',
-      `"${process.execPath}" "${BIN}" sub flood -s "${sock}" --on-slow drop-oldest 2>"${err}" | (sleep ${READER_SLEEP_S}; wc -l)`,
+      `"${process.execPath}" "${BIN}" sub flood -s "${bus.path}" --on-slow drop-oldest 2>"${err}" | (sleep ${READER_SLEEP_S}; wc -l)`,
     ]);
     let wc = '';
     sh.stdout.on('data', (c: Buffer) => (wc += c.toString()));
     const shExit = new Promise<number | null>((resolve) => sh.on('close', resolve));
-    const probe = await connect({ path: sock, name: 'flood probe', reconnect: false });
+    const probe = await connect({ path: bus.path, name: 'flood probe', reconnect: false });
     let cliPid = 0;
     try {
       await until(
@@ -74,7 +61,7 @@ void test(
         'the sub to subscribe',
         10_000,
       );
-      const pub = await connect({ path: sock, name: 'flood publisher', reconnect: false });
+      const pub = await connect({ path: bus.path, name: 'flood publisher', reconnect: false });
       const payload = Buffer.alloc(SIZE - 1, 'x'); // + '\n' printed by sub = 1 KiB lines
       const started = Date.now();
       for (let i = 0; i < MESSAGES; i++) {
