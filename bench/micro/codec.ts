@@ -23,6 +23,9 @@ function bodyStart(frame: Uint8Array): number {
   return i + 1;
 }
 
+/** The sender stamped on every benchmark message: client 7, a uid and a pid. */
+const SENDER = { id: 7, uid: 1000, pid: 4242 };
+
 /** `count` whole MSG frames back to back, as a subscriber's socket delivers them. */
 function msgStream(count: number): Uint8Array {
   const pub = encodePub(SUBJECT, PAYLOAD);
@@ -32,7 +35,7 @@ function msgStream(count: number): Uint8Array {
   const out = new Uint8Array(one * count);
   for (let i = 0; i < count; i++) {
     const off = writeMsgHead(out, i * one, 1, envLen);
-    writePubEnvelope(out, off, 7, i + 1, pub, start, pub.length);
+    writePubEnvelope(out, off, SENDER, i + 1, pub, start, pub.length);
   }
   return out;
 }
@@ -99,7 +102,7 @@ export const codecMicros: Micro[] = [
       for (let i = 0; i < ops; i++) {
         readPub(pub, start, pub.length, layout);
         const at = (i & 255) * size;
-        writePubEnvelope(out, writeMsgHead(out, at, 1, envLen), 7, i, pub, start, pub.length);
+        writePubEnvelope(out, writeMsgHead(out, at, 1, envLen), SENDER, i, pub, start, pub.length);
       }
       return out[3];
     },

@@ -225,7 +225,7 @@ export class Broker {
     // Requests this session had to answer fail at once for their requesters.
     for (const p of core.pending.responderGone(s)) {
       if (p.requester.open) {
-        const gone = encodeReply(p.reqId, ReplyStatus.RESPONDER_GONE, 0, s.id, EMPTY);
+        const gone = encodeReply(p.reqId, ReplyStatus.RESPONDER_GONE, 0, s.sender, EMPTY);
         core.push(p.requester, gone, 255);
       }
     }

@@ -5,7 +5,7 @@
 import { ErrorCode, type WireErrorCode } from '../protocol/errors.js';
 import { encodeError } from '../protocol/control-frames.js';
 import type { Obj } from '../protocol/schema.js';
-import { encodeReply } from '../protocol/delivery-frames.js';
+import { daemonSender, encodeReply, type Sender } from '../protocol/delivery-frames.js';
 import { PubLayout } from '../protocol/message-frames.js';
 import { ReplyStatus } from '../protocol/constants.js';
 import { SubjectCache } from '../protocol/subject-cache.js';
@@ -39,6 +39,8 @@ export class BrokerCore {
   readonly pubLayout = new PubLayout();
   /** Connections the transport could not accept, counted and logged at most once a second. */
   readonly acceptErrors: AcceptErrors;
+  /** The daemon as the sender of `$SYS` events and of replies no responder gave. */
+  readonly self: Sender;
   /** Daemon-wide counters (status totals). */
   msgsIn = 0;
   /**
@@ -58,6 +60,7 @@ export class BrokerCore {
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.startedAt = options.clock.now();
+    this.self = daemonSender(options.self?.uid, options.self?.pid);
     this.acceptErrors = new AcceptErrors(options.clock, options.warn);
     this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
   }
@@ -150,6 +153,10 @@ export class BrokerCore {
   #timedOut(p: Pending): void {
     if (!p.requester.open) return;
     const why = textEncoder.encode(`no answer within ${p.timeoutMs} ms`);
-    this.push(p.requester, encodeReply(p.reqId, ReplyStatus.TIMEOUT, 0, p.responder.id, why), 255);
+    this.push(
+      p.requester,
+      encodeReply(p.reqId, ReplyStatus.TIMEOUT, 0, p.responder.sender, why),
+      255,
+    );
   }
 }

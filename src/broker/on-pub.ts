@@ -45,12 +45,12 @@ export function onPub(
     const sub = route.plain[0]!;
     const off = batchMsg(core, sub, envLen);
     if (off >= 0) {
-      writePubEnvelope(sub.session.out.chunk, off, s.id, id, buf, start, end);
+      writePubEnvelope(sub.session.out.chunk, off, s.sender, id, buf, start, end);
       paceSub(core, s, sub);
       return;
     }
   }
   const env = core.slab.alloc(envLen);
-  writePubEnvelope(env, 0, s.id, id, buf, start, end);
+  writePubEnvelope(env, 0, s.sender, id, buf, start, end);
   fanOut(core, s, route, env, p.priority, id);
 }

@@ -20,7 +20,7 @@ export function onReq(core: BrokerCore, s: Session, body: Uint8Array): void {
   const problem = subjectProblem(r.subject, false);
   if (problem !== null) {
     const why = textEncoder.encode(problem);
-    core.reply(s, encodeReply(r.reqId, ReplyStatus.BAD_SUBJECT, 0, 0, why), 255);
+    core.reply(s, encodeReply(r.reqId, ReplyStatus.BAD_SUBJECT, 0, core.self, why), 255);
     return;
   }
   const route = core.responders.match(r.subject);
@@ -35,7 +35,7 @@ export function onReq(core: BrokerCore, s: Session, body: Uint8Array): void {
     }
   }
   if (sub === undefined) {
-    core.reply(s, encodeReply(r.reqId, ReplyStatus.NO_RESPONDERS, 0, 0, EMPTY), 255);
+    core.reply(s, encodeReply(r.reqId, ReplyStatus.NO_RESPONDERS, 0, core.self, EMPTY), 255);
     return;
   }
   const responder = sub.session;
@@ -46,7 +46,7 @@ export function onReq(core: BrokerCore, s: Session, body: Uint8Array): void {
   const tail = body.subarray(r.tailStart);
   const env = core.slab.alloc(envelopeSize(r.subjectEnd - r.subjectStart, flags, tail.length));
   const subject = body.subarray(r.subjectStart, r.subjectEnd);
-  writeEnvelope(env, 0, flags, r.priority, s.id, id, subject, token, tail);
+  writeEnvelope(env, 0, flags, r.priority, s.sender, id, subject, token, tail);
   deliverReliable(core, s, responder, r.priority, sub.sid, env, id);
   sub.delivered++;
 }
@@ -57,6 +57,6 @@ export function onRes(core: BrokerCore, s: Session, body: Uint8Array): void {
   const p = core.pending.settle(r.token, s);
   if (p === undefined || !p.requester.open) return;
   const status = r.status === ResStatus.OK ? ReplyStatus.OK : ReplyStatus.ERROR;
-  const frame = encodeReply(p.reqId, status, r.flags, s.id, body.subarray(r.tailStart));
+  const frame = encodeReply(p.reqId, status, r.flags, s.sender, body.subarray(r.tailStart));
   deliverReliable(core, s, p.requester, 255, -1, frame, 0);
 }

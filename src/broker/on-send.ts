@@ -19,7 +19,7 @@ export function onSend(core: BrokerCore, s: Session, body: Uint8Array): void {
   const flags = f.flags | (f.to === 0 ? Flag.BROADCAST : 0);
   const tail = body.subarray(f.tailStart);
   const env = core.slab.alloc(envelopeSize(0, flags, tail.length));
-  writeEnvelope(env, 0, flags, f.priority, s.id, id, NO_SUBJECT, 0, tail);
+  writeEnvelope(env, 0, flags, f.priority, s.sender, id, NO_SUBJECT, 0, tail);
   if (f.to === 0) {
     for (const t of core.sessions.values()) {
       if (t !== s && t.open) deliverReliable(core, s, t, f.priority, 0, env, id);

@@ -64,6 +64,11 @@ export interface BrokerOptions {
   log?: (line: string) => void;
   /** Operational warnings an operator must see even when `log` is quiet (accept failures). Default `log`. */
   warn?: (line: string) => void;
+  /**
+   * The daemon's own uid and pid, stamped on what the daemon itself sends (`$SYS` events,
+   * replies no responder gave). Default unknown (0xffffffff on the wire).
+   */
+  self?: { uid: number; pid: number };
   /** Time and timers (keepalive, request deadlines, pacing, handshake). Default systemClock. */
   clock?: Clock;
   /** Defers the batched flush; default the clock's `defer` (setImmediate: once per event-loop turn). */
@@ -106,6 +111,7 @@ export interface ResolvedOptions extends Limits {
   warn: (line: string) => void;
   clock: Clock;
   schedule: (fn: () => void) => void;
+  self: { uid: number; pid: number } | undefined;
   /** Flow-control window in bytes (0 = off): flowWindowBytes clamped to maxQueueBytes. */
   window: number;
 }
@@ -126,6 +132,7 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     warn: options.warn ?? log,
     clock,
     schedule: options.schedule ?? defer,
+    self: options.self,
     window: Math.min(limits.flowWindowBytes, limits.maxQueueBytes),
   };
 }

@@ -4,6 +4,7 @@
 import type { TimerHandle } from '../protocol/clock.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import type { Conn } from '../protocol/conn.js';
+import { UNKNOWN_ID, type Sender } from '../protocol/delivery-frames.js';
 import { FlowState } from './flow-control.js';
 import type { Sub } from './sub.js';
 import { TxQueue, WHOLE_FRAME } from './tx-queue.js';
@@ -30,6 +31,8 @@ export class Session {
   /** Subscriptions with a GAP notice still to send. */
   readonly gaps = new Set<Sub>();
   readonly connectedAt: number;
+  /** This client as the sender of what it publishes: its id and kernel uid/pid, stamped on every message. */
+  readonly sender: Sender;
   #state: SessionStateValue = SessionState.HANDSHAKE;
   #greeted = false;
   #name = '';
@@ -48,6 +51,8 @@ export class Session {
   constructor(id: number, conn: Conn, maxFrame: number, now: number) {
     this.id = id;
     this.conn = conn;
+    const peer = conn.peer;
+    this.sender = { id, uid: peer?.uid ?? UNKNOWN_ID, pid: peer?.pid ?? UNKNOWN_ID };
     this.decoder = new FrameDecoder(maxFrame);
     this.connectedAt = now;
     this.lastInput = now;

@@ -16,18 +16,30 @@ export function sysEvent(core: BrokerCore, subject: string, body: Record<string,
   const payload = textEncoder.encode(JSON.stringify(body));
   const id = core.nextMsgId();
   const env = core.slab.alloc(envelopeSize(name.length, 0, payload.length));
-  writeEnvelope(env, 0, 0, 0, 0, id, name, 0, payload);
+  writeEnvelope(env, 0, 0, 0, core.self, id, name, 0, payload);
   fanOut(core, null, route, env, 0, id);
 }
 
 /** `$SYS.connect` after a handshake. */
 export function sysConnect(core: BrokerCore, s: Session): void {
-  sysEvent(core, '$SYS.connect', { id: s.id, name: s.name, pid: s.pid ?? null });
+  sysEvent(core, '$SYS.connect', { id: s.id, name: s.name, pid: s.pid ?? null, ...kernel(s) });
 }
 
 /** `$SYS.disconnect` when a greeted session is gone; `dropped` counts its lost messages. */
 export function sysDisconnect(core: BrokerCore, s: Session, dropped: number): void {
-  sysEvent(core, '$SYS.disconnect', { id: s.id, name: s.name, pid: s.pid ?? null, dropped });
+  sysEvent(core, '$SYS.disconnect', {
+    id: s.id,
+    name: s.name,
+    pid: s.pid ?? null,
+    ...kernel(s),
+    dropped,
+  });
+}
+
+/** The kernel's view of a client for `$SYS` events: uid and pid (null when unknown). */
+function kernel(s: Session): { uid: number | null; kernelPid: number | null } {
+  const peer = s.conn.peer;
+  return { uid: peer?.uid ?? null, kernelPid: peer?.pid ?? null };
 }
 
 /** `$SYS.slow` when a subscription starts losing messages (or its consumer falls behind). */

@@ -58,6 +58,8 @@ export function msgJson(msg: Msg, extra: Record<string, unknown> = {}): string {
     ...(msg.subject === '' ? {} : { subject: msg.subject }),
     ...jsonData(msg.data),
     from: msg.from,
+    ...(msg.uid === undefined ? {} : { uid: msg.uid }),
+    ...(msg.pid === undefined ? {} : { pid: msg.pid }),
     id: msg.id,
     priority: msg.priority,
     ...(msg.type === undefined ? {} : { type: msg.type }),

@@ -10,8 +10,11 @@ import { BusError, ErrorCode, type ErrorCodeValue } from '../protocol/errors.js'
 /** A reply to a request. */
 export interface Reply {
   data: Uint8Array;
-  /** Client id of the responder. */
+  /** Client id of the responder (0: the daemon answered, e.g. a timeout). */
   from: number;
+  /** The responder's uid and pid as the kernel reported them; undefined when the daemon could not tell. */
+  uid: number | undefined;
+  pid: number | undefined;
   type: number | undefined;
   headers: Record<string, string> | undefined;
 }
@@ -100,7 +103,14 @@ export class PendingRequests {
     this.#clock.clearTimeout(p.timer);
     const err = replyError(r.status, p.subject, r.data);
     if (err === undefined)
-      p.resolve({ data: r.data, from: r.from, type: r.type, headers: r.headers });
+      p.resolve({
+        data: r.data,
+        from: r.from,
+        uid: r.uid,
+        pid: r.pid,
+        type: r.type,
+        headers: r.headers,
+      });
     else p.reject(err);
     return true;
   }

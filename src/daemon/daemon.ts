@@ -46,6 +46,7 @@ export async function startDaemon(
     // user and root are not limited.
     maxConnectionsPerUid: DEFAULT_CONNECTIONS_PER_UID,
     exemptUids: [...new Set([process.getuid?.() ?? 0, 0])],
+    self: { uid: process.getuid?.() ?? 0, pid: process.pid },
     ...options,
     log: quiet ? () => undefined : log,
     warn: log,

@@ -17,21 +17,70 @@ import { ASCII, PUB_FIXED, type SubjectReader } from './message-frames.js';
 import { readVarint, varintSize, writeVarint } from './varint.js';
 
 // ---------------------------------------------------------------------------------------------
-// Envelope: 0 flags | 1 priority | 2 from u32 | 6 id u64 | 14 subjectLen | 15 subject |
-//           [token u64, if flags & REPLY] | tail
+// Envelope: 0 flags | 1 priority | 2 from u32 | 6 uid u32 | 10 pid u32 | 14 id u64 |
+//           22 subjectLen | 23 subject | [token u64, if flags & REPLY] | tail
+
+/** Offsets in an envelope. */
+export const ENV_FROM = 2;
+export const ENV_UID = 6;
+export const ENV_PID = 10;
+export const ENV_ID = 14;
+export const ENV_SUBJECT_LEN = 22;
 
 /** Bytes of an envelope before its subject. */
-export const ENVELOPE_FIXED = 15;
+export const ENVELOPE_FIXED = 23;
 
 /**
- * The envelope of a PUB is the PUB body from its subjectLen byte on, with flags, priority, from
- * and id in front: this many bytes longer than the PUB body.
+ * The uid or pid in an envelope or REPLY when the daemon could not read the sender's kernel
+ * credentials (its native helper is missing, or a transport without SO_PEERCRED).
+ */
+export const UNKNOWN_ID = 0xffffffff;
+
+/**
+ * Who sent a message, as the daemon stamps it: the client id it gave the sender and the uid and
+ * pid the kernel reported for the sender's connection (UNKNOWN_ID when it could not tell).
+ */
+export interface Sender {
+  readonly id: number;
+  readonly uid: number;
+  readonly pid: number;
+}
+
+/** The daemon itself as a sender (`$SYS` events, timers): client id 0 and its own uid and pid. */
+export function daemonSender(uid: number | undefined, pid: number | undefined): Sender {
+  return { id: 0, uid: uid ?? UNKNOWN_ID, pid: pid ?? UNKNOWN_ID };
+}
+
+/** A uid or pid as read from a frame: undefined for UNKNOWN_ID. */
+export function knownId(v: number): number | undefined {
+  return v === UNKNOWN_ID ? undefined : v;
+}
+
+/**
+ * The envelope of a PUB is the PUB body from its subjectLen byte on, with flags, priority, the
+ * sender and id in front: this many bytes longer than the PUB body.
  */
 export const PUB_ENVELOPE_EXTRA = ENVELOPE_FIXED - PUB_FIXED;
 
 /** Bytes of an envelope with a subject of `subjectLen`, a token when flags has REPLY, and a tail. */
 export function envelopeSize(subjectLen: number, flags: number, tailLen: number): number {
   return ENVELOPE_FIXED + subjectLen + ((flags & Flag.REPLY) !== 0 ? 8 : 0) + tailLen;
+}
+
+function writeHead(
+  out: Uint8Array,
+  off: number,
+  flags: number,
+  priority: number,
+  from: Sender,
+  id: number,
+): void {
+  out[off] = flags;
+  out[off + 1] = priority;
+  writeU32(out, off + ENV_FROM, from.id);
+  writeU32(out, off + ENV_UID, from.uid);
+  writeU32(out, off + ENV_PID, from.pid);
+  writeU64(out, off + ENV_ID, id);
 }
 
 /**
@@ -43,17 +92,14 @@ export function writeEnvelope(
   off: number,
   flags: number,
   priority: number,
-  from: number,
+  from: Sender,
   id: number,
   subject: Uint8Array,
   token: number,
   tail: Uint8Array,
 ): number {
-  out[off] = flags;
-  out[off + 1] = priority;
-  writeU32(out, off + 2, from);
-  writeU64(out, off + 6, id);
-  out[off + 14] = subject.length;
+  writeHead(out, off, flags, priority, from, id);
+  out[off + ENV_SUBJECT_LEN] = subject.length;
   off += ENVELOPE_FIXED;
   out.set(subject, off);
   off += subject.length;
@@ -69,17 +115,14 @@ export function writeEnvelope(
 export function writePubEnvelope(
   out: Uint8Array,
   off: number,
-  from: number,
+  from: Sender,
   id: number,
   pub: Uint8Array,
   start: number,
   end: number,
 ): void {
-  out[off] = pub[start + 1]!;
-  out[off + 1] = pub[start + 2]!;
-  writeU32(out, off + 2, from);
-  writeU64(out, off + 6, id);
-  copyBytes(out, off + ENVELOPE_FIXED - 1, pub, start + PUB_FIXED - 1, end);
+  writeHead(out, off, pub[start + 1]!, pub[start + 2]!, from, id);
+  copyBytes(out, off + ENV_SUBJECT_LEN, pub, start + PUB_FIXED - 1, end);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,7 +153,11 @@ export interface MsgFields extends DecodedTail {
   sid: number;
   flags: number;
   priority: number;
+  /** The sender's client id (0: the daemon). */
   from: number;
+  /** The sender's uid and pid as the kernel reported them; undefined when the daemon could not tell. */
+  uid: number | undefined;
+  pid: number | undefined;
   id: number;
   subject: string;
   /** The reply token of a request (flags & REPLY), else 0. */
@@ -140,9 +187,11 @@ export function decodeMsgAt(
   if (off + ENVELOPE_FIXED > end) throw protocolError('MSG: truncated envelope');
   const flags = buf[off]!;
   const priority = buf[off + 1]!;
-  const from = readU32(buf, off + 2);
-  const id = readU64(buf, off + 6);
-  const slen = buf[off + 14]!;
+  const from = readU32(buf, off + ENV_FROM);
+  const uid = knownId(readU32(buf, off + ENV_UID));
+  const pid = knownId(readU32(buf, off + ENV_PID));
+  const id = readU64(buf, off + ENV_ID);
+  const slen = buf[off + ENV_SUBJECT_LEN]!;
   off += ENVELOPE_FIXED;
   if (off + slen > end) throw protocolError('MSG: truncated subject');
   const subject = slen === 0 ? '' : subjects.get(buf, off, off + slen);
@@ -161,6 +210,8 @@ export function decodeMsgAt(
       flags,
       priority,
       from,
+      uid,
+      pid,
       id,
       subject,
       token,
@@ -175,6 +226,8 @@ export function decodeMsgAt(
     flags,
     priority,
     from,
+    uid,
+    pid,
     id,
     subject,
     token,
@@ -185,16 +238,17 @@ export function decodeMsgAt(
 }
 
 // ---------------------------------------------------------------------------------------------
-// REPLY: 0 op 0x15 | 1 reqId u32 | 5 status | 6 flags | 7 from u32 | 11 tail
+// REPLY: 0 op 0x15 | 1 reqId u32 | 5 status | 6 flags | 7 from u32 | 11 uid u32 | 15 pid u32 |
+//        19 tail
 
-const REPLY_FIXED = 11;
+const REPLY_FIXED = 19;
 
 /** A whole REPLY frame around a tail (`[type][headers]payload`) copied as-is. */
 export function encodeReply(
   reqId: number,
   status: number,
   flags: number,
-  from: number,
+  from: Sender,
   tail: Uint8Array,
 ): Uint8Array {
   const body = REPLY_FIXED + tail.length;
@@ -204,7 +258,9 @@ export function encodeReply(
   off = writeU32(buf, off, reqId);
   buf[off++] = status;
   buf[off++] = flags;
-  off = writeU32(buf, off, from);
+  off = writeU32(buf, off, from.id);
+  off = writeU32(buf, off, from.uid);
+  off = writeU32(buf, off, from.pid);
   buf.set(tail, off);
   return buf;
 }
@@ -213,7 +269,10 @@ export function encodeReply(
 export interface ReplyFields extends DecodedTail {
   reqId: number;
   status: number;
+  /** The responder's client id, uid and pid (0 and the daemon's own when no responder answered). */
   from: number;
+  uid: number | undefined;
+  pid: number | undefined;
 }
 
 export function decodeReply(body: Uint8Array): ReplyFields {
@@ -227,6 +286,8 @@ export function decodeReply(body: Uint8Array): ReplyFields {
     reqId: readU32(body, 1),
     status,
     from: readU32(body, 7),
+    uid: knownId(readU32(body, 11)),
+    pid: knownId(readU32(body, 15)),
     ...decodeTail(body, REPLY_FIXED, flags, payload, body.length),
   };
 }

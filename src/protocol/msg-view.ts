@@ -4,7 +4,16 @@
 
 import { readAscii, readU32, readU64 } from './bytes.js';
 import { Flag, MSG_FLAGS } from './constants.js';
-import { ENVELOPE_FIXED as ENVELOPE_FIXED_SIZE, type MsgFields } from './delivery-frames.js';
+import {
+  ENVELOPE_FIXED as ENVELOPE_FIXED_SIZE,
+  ENV_FROM,
+  ENV_ID,
+  ENV_PID,
+  ENV_SUBJECT_LEN,
+  ENV_UID,
+  knownId,
+  type MsgFields,
+} from './delivery-frames.js';
 import { protocolError } from './errors.js';
 import { checkTail, decodeHeaders } from './extras.js';
 import { readVarint } from './varint.js';
@@ -29,8 +38,8 @@ export class MsgView implements MsgFields {
 
   /** Reads the MSG body at `buf[start..end)`; throws BUS_ERR_PROTOCOL if it is malformed. */
   constructor(buf: Uint8Array, start: number, end: number) {
-    // Layout: 0 op | 1 sid varint | envelope: flags, priority, from u32, id u64, subjectLen,
-    // subject, [token u64], tail.
+    // Layout: 0 op | 1 sid varint | envelope: flags, priority, from u32, uid u32, pid u32,
+    // id u64, subjectLen, subject, [token u64], tail.
     let sid = buf[start + 1] ?? 0x80;
     let off = start + 2;
     if (sid >= 0x80 || off > end) {
@@ -41,7 +50,7 @@ export class MsgView implements MsgFields {
     }
     if (off + ENVELOPE_FIXED_SIZE > end) throw protocolError('MSG: truncated envelope');
     const flags = buf[off]!;
-    let tail = off + ENVELOPE_FIXED_SIZE + buf[off + 14]!;
+    let tail = off + ENVELOPE_FIXED_SIZE + buf[off + ENV_SUBJECT_LEN]!;
     if ((flags & Flag.REPLY) !== 0) tail += 8;
     if (tail > end) throw protocolError('MSG: truncated subject or reply token');
     this.sid = sid;
@@ -58,18 +67,28 @@ export class MsgView implements MsgFields {
 
   /** Client id of the sender (stamped by the daemon). */
   get from(): number {
-    return readU32(this.#buf, this.#env + 2);
+    return readU32(this.#buf, this.#env + ENV_FROM);
+  }
+
+  /** The sender's uid as the kernel reported it (stamped by the daemon); undefined if unknown. */
+  get uid(): number | undefined {
+    return knownId(readU32(this.#buf, this.#env + ENV_UID));
+  }
+
+  /** The sender's pid as the kernel reported it at connect time; undefined if unknown. */
+  get pid(): number | undefined {
+    return knownId(readU32(this.#buf, this.#env + ENV_PID));
   }
 
   /** Message id, per sender. */
   get id(): number {
-    return readU64(this.#buf, this.#env + 6);
+    return readU64(this.#buf, this.#env + ENV_ID);
   }
 
   get subject(): string {
     if (this.#subject === undefined) {
       const start = this.#env + ENVELOPE_FIXED_SIZE;
-      this.#subject = readAscii(this.#buf, start, start + this.#buf[this.#env + 14]!);
+      this.#subject = readAscii(this.#buf, start, start + this.#buf[this.#env + ENV_SUBJECT_LEN]!);
     }
     return this.#subject;
   }
@@ -77,7 +96,10 @@ export class MsgView implements MsgFields {
   /** The reply token of a request (flags & REPLY), else 0. */
   get token(): number {
     if ((this.flags & Flag.REPLY) === 0) return 0;
-    return readU64(this.#buf, this.#env + ENVELOPE_FIXED_SIZE + this.#buf[this.#env + 14]!);
+    return readU64(
+      this.#buf,
+      this.#env + ENVELOPE_FIXED_SIZE + this.#buf[this.#env + ENV_SUBJECT_LEN]!,
+    );
   }
 
   /** Application type (flags & TYPE), else undefined. */
@@ -103,7 +125,7 @@ export class MsgView implements MsgFields {
     return (
       this.#env +
       ENVELOPE_FIXED_SIZE +
-      this.#buf[this.#env + 14]! +
+      this.#buf[this.#env + ENV_SUBJECT_LEN]! +
       ((this.flags & Flag.REPLY) !== 0 ? 8 : 0)
     );
   }
@@ -115,6 +137,8 @@ export class MsgView implements MsgFields {
       flags: this.flags,
       priority: this.priority,
       from: this.from,
+      uid: this.uid,
+      pid: this.pid,
       id: this.id,
       subject: this.subject,
       token: this.token,

@@ -2,7 +2,7 @@
 // would (FrameDecoder), and lets a test feed bytes into the broker. No sockets. It attaches
 // through the same structural seam (protocol/conn.ts) as src/transport/memory.ts.
 
-import type { Attachable, Conn, ConnEvents } from '../../src/protocol/conn.js';
+import type { Attachable, Conn, ConnEvents, PeerCredentials } from '../../src/protocol/conn.js';
 import { BusError } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { Op, PROTOCOL_VERSION } from '../../src/protocol/constants.js';
@@ -46,7 +46,11 @@ export class MemPeer implements Conn {
   /** Client id from the daemon's HELLO, once `hello()` succeeded. */
   id = 0;
 
-  constructor(broker: Attachable) {
+  /** The kernel credentials the broker sees for this peer (none: like a transport without them). */
+  readonly peer: PeerCredentials | undefined;
+
+  constructor(broker: Attachable, peer?: PeerCredentials) {
+    this.peer = peer;
     this.events = broker.attach(this);
   }
 

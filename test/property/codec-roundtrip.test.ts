@@ -14,9 +14,12 @@ import {
   encodeReply,
   envelopeSize,
   PUB_ENVELOPE_EXTRA,
+  UNKNOWN_ID,
   writeEnvelope,
   writePubEnvelope,
 } from '../../src/protocol/delivery-frames.js';
+
+const NOBODY = { id: 0, uid: UNKNOWN_ID, pid: UNKNOWN_ID };
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import {
@@ -109,10 +112,11 @@ void test('the envelope of a PUB carries its fields into MSG, for any sid', () =
       u32,
       u53,
       u32,
-      (s, p, prio, e, from, id, sid) => {
+      fc.tuple(fc.integer({ min: 0, max: 0xfffffffe }), fc.integer({ min: 0, max: 0xfffffffe })),
+      (s, p, prio, e, from, id, sid, [uid, pid]) => {
         const pubBody = body(encodePub(s, p, prio, e));
         const env = new Uint8Array(pubBody.length + PUB_ENVELOPE_EXTRA + 4).fill(0xee);
-        writePubEnvelope(env, 2, from, id, pubBody, 0, pubBody.length);
+        writePubEnvelope(env, 2, { id: from, uid, pid }, id, pubBody, 0, pubBody.length);
         const msg = decodeMsg(
           body(encodeMsg(sid, env.subarray(2, 2 + pubBody.length + PUB_ENVELOPE_EXTRA))),
         );
@@ -121,6 +125,8 @@ void test('the envelope of a PUB carries its fields into MSG, for any sid', () =
           flags: pubBody[1],
           priority: prio,
           from,
+          uid,
+          pid,
           id,
           subject: s,
           token: 0,
@@ -139,11 +145,17 @@ void test('writeEnvelope: requests carry their token, direct messages no subject
       const subj = request ? new TextEncoder().encode(s) : new Uint8Array(0);
       const flags = request ? Flag.REPLY : Flag.BROADCAST;
       const env = new Uint8Array(envelopeSize(subj.length, flags, p.length));
-      assert.equal(writeEnvelope(env, 0, flags, 9, 3, id, subj, tok, p), env.length);
+      assert.equal(
+        writeEnvelope(env, 0, flags, 9, { id: 3, uid: UNKNOWN_ID, pid: 77 }, id, subj, tok, p),
+        env.length,
+      );
       const msg = decodeMsg(body(encodeMsg(request ? 2 : 0, env)));
       assert.equal(msg.subject, request ? s : '');
       assert.equal(msg.token, request ? tok : 0);
-      assert.deepEqual([msg.flags, msg.priority, msg.from, msg.id], [flags, 9, 3, id]);
+      assert.deepEqual(
+        [msg.flags, msg.priority, msg.from, msg.uid, msg.pid, msg.id],
+        [flags, 9, 3, undefined, 77, id],
+      );
       assert.deepEqual(msg.data, p);
     }),
     SEED,
@@ -162,10 +174,13 @@ void test('REPLY and GAP decode to what was encoded', () => {
       u53,
       u53,
       (reqId, st, from, p, sid, lost, first) => {
-        assert.deepEqual(decodeReply(body(encodeReply(reqId, st, 0, from, p))), {
+        const sender = { id: from, uid: 1000, pid: UNKNOWN_ID };
+        assert.deepEqual(decodeReply(body(encodeReply(reqId, st, 0, sender, p))), {
           reqId,
           status: st,
           from,
+          uid: 1000,
+          pid: undefined,
           type: undefined,
           headers: undefined,
           data: p,
@@ -180,7 +195,7 @@ void test('REPLY and GAP decode to what was encoded', () => {
 
 void test('an unknown REPLY status is a protocol error', () => {
   assert.throws(
-    () => decodeReply(body(encodeReply(1, 99, 0, 0, new Uint8Array(0)))),
+    () => decodeReply(body(encodeReply(1, 99, 0, NOBODY, new Uint8Array(0)))),
     (e) => isBusError(e, ErrorCode.PROTOCOL) && /unknown status 99/.test((e as Error).message),
   );
 });

@@ -9,7 +9,7 @@ import type { GapInfo, Msg } from '../../src/client/subscription.js';
 import { ManualClock } from '../../src/protocol/clock.js';
 import { Op, ReplyStatus } from '../../src/protocol/constants.js';
 import { encodeError } from '../../src/protocol/control-frames.js';
-import { encodeReply } from '../../src/protocol/delivery-frames.js';
+import { daemonSender, encodeReply } from '../../src/protocol/delivery-frames.js';
 import { BufferFullError, BusError, ErrorCode } from '../../src/protocol/errors.js';
 import { decodeReq } from '../../src/protocol/message-frames.js';
 import { MemoryTransport, type Attachable } from '../../src/transport/memory.js';
@@ -247,7 +247,7 @@ void test('a REPLY with status 4 (BAD_SUBJECT) fails the request at once with BU
         req.reqId,
         ReplyStatus.BAD_SUBJECT,
         0,
-        0,
+        daemonSender(0, 1),
         new TextEncoder().encode('reserved subject'),
       ),
     );
@@ -278,7 +278,7 @@ void test('each non-OK REPLY status maps to its error code', async () => {
     if (body[0] !== Op.REQ) return;
     const req = decodeReq(body);
     const status = Number(req.subject.split('.')[1]);
-    fc.conn.write(encodeReply(req.reqId, status, 0, 0, new Uint8Array(0)));
+    fc.conn.write(encodeReply(req.reqId, status, 0, daemonSender(0, 1), new Uint8Array(0)));
   };
   const { open } = rig(fake);
   const c = await open();

@@ -39,6 +39,7 @@ import {
   decodeReply,
   encodeGap,
   encodeReply,
+  daemonSender,
 } from '../../src/protocol/delivery-frames.js';
 import {
   checkTail,
@@ -341,47 +342,75 @@ void test('SEND layout with type and headers; to 0 is broadcast', () => {
 void test('REPLY round trip with type and headers, for every status', () => {
   const tail = Uint8Array.from([0x2a, 0, 0, 0, ...encodeHeaders({ k: 'v' }), ...bytes('ok')]);
   for (const status of Object.values(ReplyStatus)) {
-    const r = decodeReply(body(encodeReply(77, status, Flag.TYPE | Flag.HEADERS, 5, tail)));
+    const r = decodeReply(
+      body(
+        encodeReply(77, status, Flag.TYPE | Flag.HEADERS, { id: 5, uid: 1000, pid: 4242 }, tail),
+      ),
+    );
     assert.deepEqual(
       {
         reqId: r.reqId,
         status: r.status,
         from: r.from,
+        uid: r.uid,
+        pid: r.pid,
         type: r.type,
         headers: { ...r.headers },
         data: text(r.data),
       },
-      { reqId: 77, status, from: 5, type: 42, headers: { k: 'v' }, data: 'ok' },
+      {
+        reqId: 77,
+        status,
+        from: 5,
+        uid: 1000,
+        pid: 4242,
+        type: 42,
+        headers: { k: 'v' },
+        data: 'ok',
+      },
     );
   }
   const headersOnly = decodeReply(
-    body(encodeReply(1, 0, Flag.HEADERS, 0, Uint8Array.from([...encodeHeaders({ x: 'y' }), 1]))),
+    body(
+      encodeReply(
+        1,
+        0,
+        Flag.HEADERS,
+        daemonSender(0, 1),
+        Uint8Array.from([...encodeHeaders({ x: 'y' }), 1]),
+      ),
+    ),
   );
   assert.deepEqual({ ...headersOnly.headers }, { x: 'y' });
   assert.equal(headersOnly.type, undefined);
   assert.throws(
-    () => decodeReply(Uint8Array.from([Op.REPLY, 1, 0, 0, 0, 0, 0, 0, 0, 0])),
+    () =>
+      decodeReply(
+        Uint8Array.from([Op.REPLY, 1, 0, 0, 0, 0, 0, 0, 0, 0, ...new Array<number>(8).fill(0)]),
+      ),
     protocolErr,
   );
   assert.throws(
-    () => decodeReply(body(encodeReply(1, 0, Flag.REPLY, 0, new Uint8Array(0)))),
+    () => decodeReply(body(encodeReply(1, 0, Flag.REPLY, daemonSender(0, 1), new Uint8Array(0)))),
     protocolErr,
   );
 });
 
 void test('MSG decode: reply token, type, headers, broadcast; truncations refused', () => {
-  // Build a MSG as the broker does: 0x11 | sid | flags prio from id slen subject [token] tail.
+  // Build a MSG by hand: 0x11 | sid | flags prio from uid pid id slen subject [token] tail.
   const subject = 'a.b';
   const tail = Uint8Array.from([7, 0, 0, 0, ...encodeHeaders({ h: '1' }), ...bytes('data')]);
-  const env = new Uint8Array(15 + subject.length + 8 + tail.length);
+  const env = new Uint8Array(23 + subject.length + 8 + tail.length);
   env[0] = Flag.REPLY | Flag.TYPE | Flag.HEADERS;
   env[1] = 9;
   env.set([4, 0, 0, 0], 2);
-  writeU64(env, 6, 2 ** 33);
-  env[14] = subject.length;
-  env.set(bytes(subject), 15);
-  writeU64(env, 18, 12345);
-  env.set(tail, 26);
+  env.set([0xe8, 0x03, 0, 0], 6);
+  env.set([0x39, 0x30, 0, 0], 10);
+  writeU64(env, 14, 2 ** 33);
+  env[22] = subject.length;
+  env.set(bytes(subject), 23);
+  writeU64(env, 26, 12345);
+  env.set(tail, 34);
   const b = Uint8Array.from([Op.MSG, 0xac, 0x02, ...env]);
   const m = decodeMsg(b);
   assert.deepEqual(
@@ -390,6 +419,8 @@ void test('MSG decode: reply token, type, headers, broadcast; truncations refuse
       flags: m.flags,
       priority: m.priority,
       from: m.from,
+      uid: m.uid,
+      pid: m.pid,
       id: m.id,
       subject: m.subject,
       token: m.token,
@@ -402,6 +433,8 @@ void test('MSG decode: reply token, type, headers, broadcast; truncations refuse
       flags: env[0],
       priority: 9,
       from: 4,
+      uid: 1000,
+      pid: 12345,
       id: 2 ** 33,
       subject: 'a.b',
       token: 12345,
@@ -411,8 +444,8 @@ void test('MSG decode: reply token, type, headers, broadcast; truncations refuse
     },
   );
   assert.throws(() => decodeMsg(b.subarray(0, 10)), protocolErr);
-  assert.throws(() => decodeMsg(b.subarray(0, 3 + 15 + 2)), protocolErr);
-  assert.throws(() => decodeMsg(b.subarray(0, 3 + 18 + 4)), protocolErr);
+  assert.throws(() => decodeMsg(b.subarray(0, 3 + 23 + 2)), protocolErr);
+  assert.throws(() => decodeMsg(b.subarray(0, 3 + 26 + 4)), protocolErr);
   assert.throws(() => decodeMsg(Uint8Array.from([Op.MSG, 0x80])), protocolErr);
   // In place (decodeMsgAt): the same fields from the middle of a larger buffer, and every
   // truncation is caught at `end` even when more bytes follow it.
@@ -422,7 +455,7 @@ void test('MSG decode: reply token, type, headers, broadcast; truncations refuse
     [at.sid, at.subject, at.token, at.type, text(at.data)],
     [300, 'a.b', 12345, 7, 'data'],
   );
-  for (const cut of [10, 3 + 15 + 2, 3 + 18 + 4, 3 + 26 + 2]) {
+  for (const cut of [10, 3 + 23 + 2, 3 + 26 + 4, 3 + 34 + 2]) {
     assert.throws(() => decodeMsgAt(framed, 2, 2 + cut), protocolErr, `cut at ${cut}`);
   }
   const unknownFlag = b.slice();

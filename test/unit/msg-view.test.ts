@@ -9,6 +9,7 @@ import {
   encodeMsg,
   envelopeSize,
   writeEnvelope,
+  UNKNOWN_ID,
 } from '../../src/protocol/delivery-frames.js';
 import { BusError, ErrorCode } from '../../src/protocol/errors.js';
 import {
@@ -32,7 +33,17 @@ function msgBody(
   const flags = ex.flags | (reply ? Flag.REPLY : 0);
   const subject = new TextEncoder().encode('a.b.c');
   const env = new Uint8Array(envelopeSize(subject.length, flags, tail.length));
-  writeEnvelope(env, 0, flags, 7, 42, 2 ** 40 + 5, subject, 0x0102030405, tail);
+  writeEnvelope(
+    env,
+    0,
+    flags,
+    7,
+    { id: 42, uid: 1000, pid: UNKNOWN_ID },
+    2 ** 40 + 5,
+    subject,
+    0x0102030405,
+    tail,
+  );
   const frame = encodeMsg(sid, env);
   const pos = { next: 0 };
   readVarint(frame, 0, pos);

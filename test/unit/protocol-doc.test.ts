@@ -90,15 +90,19 @@ const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 /** The frames the docs' scenario produces with the real encoders and a real broker. */
 async function scenario(): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
-  const broker = new Broker({ serverVersion: '0.1.0', schedule: (fn) => queueMicrotask(fn) });
-  const a = new MemPeer(broker);
+  const broker = new Broker({
+    serverVersion: '0.1.0',
+    schedule: (fn) => queueMicrotask(fn),
+    self: { uid: 1000, pid: 4000 },
+  });
+  const a = new MemPeer(broker, { uid: 1000, gid: 1000, pid: 4242 });
   out.set('hello-client', encodeHello(PROTOCOL_VERSION, { name: 'demo', pid: 4242 }));
   a.send(out.get('hello-client')!);
   await tick();
   out.set('hello-server', frame(a.frames[0]!));
   out.set('sub-demo', encodeSub({ sid: 1, subject: 'demo.*' }));
   a.send(out.get('sub-demo')!);
-  const b = new MemPeer(broker);
+  const b = new MemPeer(broker, { uid: 1000, gid: 1000, pid: 4243 });
   b.send(encodeHello(PROTOCOL_VERSION, { name: 'pub', pid: 4243 }));
   await tick();
   let buf = new Uint8Array(64);
@@ -211,7 +215,7 @@ const checks: Record<string, { prose: string[]; check: (b: Uint8Array) => void }
     },
   },
   'msg-demo-x': {
-    prose: ['sid 1', 'client 2', 'id 1', '"demo.x"', '"hi"'],
+    prose: ['sid 1', 'client 2', 'uid 1000', 'pid 4243', 'id 1', '"demo.x"', '"hi"'],
     check: (b) => {
       assert.equal(b[0], Op.MSG);
       const m = decodeMsg(b);
@@ -221,10 +225,12 @@ const checks: Record<string, { prose: string[]; check: (b: Uint8Array) => void }
           flags: m.flags,
           priority: m.priority,
           from: m.from,
+          uid: m.uid,
+          pid: m.pid,
           id: m.id,
           subject: m.subject,
         },
-        { sid: 1, flags: 0, priority: 0, from: 2, id: 1, subject: 'demo.x' },
+        { sid: 1, flags: 0, priority: 0, from: 2, uid: 1000, pid: 4243, id: 1, subject: 'demo.x' },
       );
       assert.equal(text(m.data), 'hi');
     },
@@ -296,12 +302,12 @@ const checks: Record<string, { prose: string[]; check: (b: Uint8Array) => void }
     },
   },
   'reply-ok': {
-    prose: ['reqId 7', 'client 1', '"12:00"'],
+    prose: ['reqId 7', 'client 1', 'uid 1000', 'pid 4242', '"12:00"'],
     check: (b) => {
       const r = decodeReply(b);
       assert.deepEqual(
-        { reqId: r.reqId, status: r.status, from: r.from },
-        { reqId: 7, status: ReplyStatus.OK, from: 1 },
+        { reqId: r.reqId, status: r.status, from: r.from, uid: r.uid, pid: r.pid },
+        { reqId: 7, status: ReplyStatus.OK, from: 1, uid: 1000, pid: 4242 },
       );
       assert.equal(text(r.data), '12:00');
     },
@@ -311,8 +317,8 @@ const checks: Record<string, { prose: string[]; check: (b: Uint8Array) => void }
     check: (b) => {
       const r = decodeReply(b);
       assert.deepEqual(
-        { reqId: r.reqId, status: r.status, from: r.from, len: r.data.length },
-        { reqId: 8, status: ReplyStatus.NO_RESPONDERS, from: 0, len: 0 },
+        { reqId: r.reqId, status: r.status, from: r.from, pid: r.pid, len: r.data.length },
+        { reqId: 8, status: ReplyStatus.NO_RESPONDERS, from: 0, pid: 4000, len: 0 },
       );
     },
   },

@@ -19,7 +19,7 @@ const options = {
   ...COUNT_OPTION,
   json: {
     type: 'boolean',
-    help: 'print JSON lines: data (or data_base64), from, id, priority, type, headers, broadcast',
+    help: 'print JSON lines: data (or data_base64), from, uid, pid, id, priority, type, headers, broadcast',
   },
   ...HELP_OPTION,
 } as const satisfies OptionSpecs;

@@ -25,7 +25,7 @@ const options = {
   file: { type: 'string', short: 'f', arg: 'FILE', help: 'read the request body from FILE' },
   json: {
     type: 'boolean',
-    help: 'print the reply as JSON: data (or data_base64), from, type, headers',
+    help: 'print the reply as JSON: data (or data_base64), from, uid, pid, type, headers',
   },
   ...PRIORITY_OPTION,
   ...EXTRAS_OPTIONS,
@@ -62,6 +62,8 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
         terminalJson({
           ...jsonData(reply.data),
           from: reply.from,
+          ...(reply.uid === undefined ? {} : { uid: reply.uid }),
+          ...(reply.pid === undefined ? {} : { pid: reply.pid }),
           ...(reply.type === undefined ? {} : { type: reply.type }),
           ...(reply.headers === undefined ? {} : { headers: reply.headers }),
         }),

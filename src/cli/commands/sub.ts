@@ -34,7 +34,7 @@ const options = {
   },
   json: {
     type: 'boolean',
-    help: 'print JSON lines: subject, data (or data_base64), from, id, priority, type, headers',
+    help: 'print JSON lines: subject, data (or data_base64), from, uid, pid, id, priority, type, headers',
   },
   'on-slow': {
     type: 'string',
