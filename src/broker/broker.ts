@@ -76,17 +76,15 @@ export class Broker {
     } else if (full) {
       // Counted and logged once a second, not once per client.
       core.acceptErrors.note(`at the limit of ${max} connections (maxConnections)`);
-      core.fail(session, ErrorCode.LIMIT, `too many connections (limit ${max})`, undefined, true);
+      core.refuseAtHello(session, ErrorCode.LIMIT, `too many connections (limit ${max})`);
     } else if (uid !== undefined && (this.#perUid.get(uid) ?? 0) >= perUid) {
       core.acceptErrors.note(
         `uid ${uid} at its limit of ${perUid} connections (maxConnectionsPerUid)`,
       );
-      core.fail(
+      core.refuseAtHello(
         session,
         ErrorCode.LIMIT,
         `too many connections from uid ${uid} (limit ${perUid})`,
-        undefined,
-        true,
       );
     } else {
       if (uid !== undefined) {
@@ -160,7 +158,10 @@ export class Broker {
   #onFrame(s: Session, body: Uint8Array): void {
     const core = this.#core;
     if (!s.open) {
-      if (s.state === SessionState.HANDSHAKE) onHello(core, s, body);
+      if (s.state !== SessionState.HANDSHAKE) return;
+      const refused = s.refusal;
+      if (refused === undefined) onHello(core, s, body);
+      else core.fail(s, refused.code, refused.message, undefined, true);
       return;
     }
     s.msgsIn++;

@@ -22,6 +22,9 @@ import { SubjectIndex } from './subject-index.js';
 /** Output of a read up to this size is written at once instead of at the end of the turn. */
 export const FLUSH_NOW_BYTES = 4096;
 
+/** How long a refused connection is given to send its HELLO before its ERROR is sent anyway. */
+export const REFUSE_WAIT_MS = 200;
+
 export class BrokerCore {
   readonly options: ResolvedOptions;
   readonly startedAt: number;
@@ -101,6 +104,19 @@ export class BrokerCore {
   /** Sends a fatal error, then closes the session once what is queued is written (`quiet`: no log line). */
   /** Connections ended with a fatal ERROR, by code (status `totals.fatalErrors`). */
   readonly fatalErrors: Record<string, number> = {};
+
+  /**
+   * Refuses a new connection with a fatal ERROR, sent when its HELLO arrives or after
+   * REFUSE_WAIT_MS. Closing at once would race the client's HELLO: a client that writes after
+   * the daemon closed gets EPIPE and never reads the ERROR that says why.
+   */
+  refuseAtHello(s: Session, code: WireErrorCode, message: string): void {
+    s.refusal = { code, message };
+    s.handshakeTimer = this.options.clock.setTimeout(
+      () => this.fail(s, code, message, undefined, true),
+      REFUSE_WAIT_MS,
+    );
+  }
 
   fail(s: Session, code: WireErrorCode, message: string, detail?: Obj, quiet = false): void {
     const wasReady = s.open;

@@ -4,6 +4,7 @@
 import type { TimerHandle } from '../protocol/clock.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import type { Conn } from '../protocol/conn.js';
+import type { WireErrorCode } from '../protocol/errors.js';
 import { UNKNOWN_ID, type Sender } from '../protocol/delivery-frames.js';
 import { FlowState } from './flow-control.js';
 import type { Sub } from './sub.js';
@@ -38,6 +39,11 @@ export class Session {
   #name = '';
   #pid: number | undefined;
   #handshakeTimer: TimerHandle;
+  /**
+   * Set when the connection is refused (a connection limit): the fatal ERROR it gets once its
+   * HELLO arrives (or after a short wait), instead of a handshake.
+   */
+  refusal: { code: WireErrorCode; message: string } | undefined = undefined;
   /** When the queue first overflowed for a `disconnect` subscription (grace period start), or 0. */
   slowSince = 0;
   /** Time of the last input, and keepalive PINGs sent since then. */
