@@ -3,8 +3,13 @@
 //   getSocketBuffers(fd)                 -> [sndbuf, rcvbuf]
 //   listenAbstract(name, backlog)        -> fd   bind + listen on the abstract name, exact length
 //   connectAbstract(name)                -> fd   connect to the abstract name, exact length
-//   peerCredentials(fd)                  -> [pid, uid, gid]   SO_PEERCRED: the kernel's record
-//                                                 of the peer at connect time (not forgeable)
+//   peerCredentials(fd)                  -> [pid, uid, gid, pidfd]   SO_PEERCRED: the kernel's
+//                                                 record of the peer at connect time (not
+//                                                 forgeable). pidfd: what SO_PEERPIDFD (Linux
+//                                                 6.5+) says of that pid now: 1 = the same
+//                                                 process is still there, -1 = it has exited (the
+//                                                 pid may name another process by now), 0 = the
+//                                                 kernel cannot tell (no SO_PEERPIDFD)
 //   notify(address, message)             -> n    one datagram to an AF_UNIX SOCK_DGRAM address
 //                                                 (`@name` = abstract): systemd's sd_notify
 //   lockFile(path)                       -> fd   open/create path 0600 and flock it exclusively
@@ -19,6 +24,7 @@
 #define _GNU_SOURCE // struct ucred
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <node_api.h>
 #include <string.h>
 #include <stddef.h>
@@ -168,6 +174,35 @@ static napi_value lock_file(napi_env env, napi_callback_info info) {
   return out;
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+// Whether the process SO_PEERCRED names is still the one that connected: SO_PEERPIDFD gives a
+// pidfd for it (refused with ESRCH once it is gone), and /proc/self/fdinfo/<pidfd> shows its pid
+// (-1 once it has exited). 1 = alive and the same pid, -1 = gone, 0 = cannot tell.
+static int peer_pid_state(int fd, pid_t pid) {
+  int pidfd = -1;
+  socklen_t len = sizeof pidfd;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0) return errno == ESRCH ? -1 : 0;
+  if (pidfd < 0) return 0;
+  char path[64], buf[2048];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+  int state = 0;
+  int f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f >= 0) {
+    ssize_t n = read(f, buf, sizeof buf - 1);
+    close(f);
+    if (n > 0) {
+      buf[n] = 0;
+      const char *p = strstr(buf, "\nPid:\t");
+      if (p != NULL) state = strtol(p + 6, NULL, 10) == (long)pid ? 1 : -1;
+    }
+  }
+  close(pidfd);
+  return state;
+}
+
 static napi_value peer_credentials(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -180,14 +215,17 @@ static napi_value peer_credentials(napi_env env, napi_callback_info info) {
   struct ucred cred;
   socklen_t len = sizeof cred;
   if (getsockopt((int)fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return throw_errno(env, "getsockopt(SO_PEERCRED)", errno);
+  int pid_state = peer_pid_state((int)fd, cred.pid);
   napi_value arr, v;
-  napi_create_array_with_length(env, 3, &arr);
+  napi_create_array_with_length(env, 4, &arr);
   napi_create_int64(env, cred.pid, &v);
   napi_set_element(env, arr, 0, v);
   napi_create_int64(env, cred.uid, &v);
   napi_set_element(env, arr, 1, v);
   napi_create_int64(env, cred.gid, &v);
   napi_set_element(env, arr, 2, v);
+  napi_create_int32(env, pid_state, &v);
+  napi_set_element(env, arr, 3, v);
   return arr;
 }
 

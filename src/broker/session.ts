@@ -58,7 +58,12 @@ export class Session {
     this.id = id;
     this.conn = conn;
     const peer = conn.peer;
-    this.sender = { id, uid: peer?.uid ?? UNKNOWN_ID, pid: peer?.pid ?? UNKNOWN_ID };
+    this.sender = {
+      id,
+      uid: peer?.uid ?? UNKNOWN_ID,
+      // 0: the process that connected was gone at accept (its pid may be another's now).
+      pid: peer === undefined || peer.pid <= 0 ? UNKNOWN_ID : peer.pid,
+    };
     this.decoder = new FrameDecoder(maxFrame);
     this.connectedAt = now;
     this.lastInput = now;

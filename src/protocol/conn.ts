@@ -4,6 +4,10 @@
 
 /** Who is at the other end, as the kernel recorded it at connect time (SO_PEERCRED). */
 export interface PeerCredentials {
+  /**
+   * The process that connected; 0 when the kernel says it had already exited when the daemon
+   * accepted the connection (SO_PEERPIDFD), so the number may name another process by now.
+   */
   pid: number;
   uid: number;
   gid: number;

@@ -14,7 +14,7 @@ export interface NativeHelper {
   connectAbstract(name: string): number;
   lockFile(path: string): number;
   notify(address: string, message: string): number;
-  peerCredentials(fd: number): [number, number, number];
+  peerCredentials(fd: number): [number, number, number, number];
 }
 
 /**
@@ -91,13 +91,16 @@ function withFd<T>(socket: Socket, fn: (h: NativeHelper, fd: number) => T): T | 
 
 /**
  * The peer's credentials as the kernel recorded them when it connected (SO_PEERCRED), or
- * undefined without the helper or the descriptor. Read at accept, before any await.
+ * undefined without the helper or the descriptor. Read at accept, before any await. `pid` is 0
+ * when SO_PEERPIDFD shows the connecting process has already exited.
  */
 export function peerCredentials(socket: Socket): PeerCredentials | undefined {
   return (
     withFd(socket, (h, fd) => {
-      const [pid, uid, gid] = h.peerCredentials(fd);
-      return { pid, uid, gid };
+      const [pid, uid, gid, pidState] = h.peerCredentials(fd);
+      // SO_PEERPIDFD says the process that connected has exited (it passed the socket on, or
+      // died): its pid may name another process by now, so it is reported as 0 (unknown).
+      return { pid: pidState < 0 ? 0 : pid, uid, gid };
     }) ?? undefined
   );
 }

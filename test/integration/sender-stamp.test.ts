@@ -5,7 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect, type Msg } from '../../src/client/index.js';
@@ -106,3 +107,58 @@ void test(
     }
   },
 );
+
+const PY = '/usr/bin/python3';
+
+void test(
+  'a connection whose process had exited before the daemon accepted it carries no pid (SO_PEERPIDFD)',
+  { skip: existsSync(PY) ? false : `needs ${PY}` },
+  async () => {
+    const tmp = tempDir();
+    const d = await DaemonProc.start(join(tmp.dir, 'bus.sock'));
+    try {
+      const me = await connect({ path: d.path, reconnect: false });
+      const got = new Promise<Msg>((resolve) => me.subscribe('gone.x', (m) => resolve(m)));
+      await me.flush();
+      // The daemon is stopped, so the connection waits in its backlog; the process that made it
+      // forks a child that keeps the socket, and exits (and is reaped) before the accept.
+      d.kill('SIGSTOP');
+      const script = `
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+if os.fork() != 0:
+    os._exit(0)
+time.sleep(0.6)
+s.sendall(bytes.fromhex('07015544534201a0'))
+subject, data = b'gone.x', b'orphan'
+body = bytes([0x10, 0, 0, len(subject)]) + subject + data
+s.sendall(bytes([len(body)]) + body)
+time.sleep(1.0)
+`;
+      const parent = spawn(PY, ['-c', script, d.path], { stdio: 'ignore' });
+      const parentPid = parent.pid;
+      await new Promise((resolve) => parent.on('exit', resolve));
+      d.kill('SIGCONT');
+      const m = await got;
+      assert.equal(new TextDecoder().decode(m.data), 'orphan');
+      assert.equal(m.uid, process.getuid!());
+      // The kernel has SO_PEERPIDFD from Linux 6.5: the dead parent's pid is not passed on.
+      // Without it the daemon cannot tell, and stamps the pid SO_PEERCRED recorded.
+      if (kernelAtLeast(6, 5)) assert.equal(m.pid, undefined);
+      else assert.equal(m.pid, parentPid);
+      await me.close();
+    } finally {
+      d.kill('SIGCONT');
+      await d.stop();
+      tmp.cleanup();
+    }
+  },
+);
+
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [a, b] = release()
+    .split('.')
+    .map((x) => parseInt(x, 10));
+  return a! > major || (a === major && b! >= minor);
+}
