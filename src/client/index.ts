@@ -12,7 +12,8 @@ export {
 export { type Reply } from './requests.js';
 export { type ServeResult, type ServeHandler } from './responder.js';
 export { Subscription, type Msg, type GapInfo } from './subscription.js';
-export { EventBus } from './event-bus.js';
+export { EventBus, EventCodecs } from './event-bus.js';
+export type { EventBusOptions, EventCodec } from './event-bus.js';
 export { BusError, BufferFullError, ErrorCode, type ErrorCodeValue } from '../protocol/errors.js';
 export { ManualClock, systemClock, type Clock } from '../protocol/clock.js';
 export { defaultSocketPath } from '../transport/socket-path.js';
