@@ -12,6 +12,7 @@ import { BrokerCore, FLUSH_NOW_BYTES } from './core.js';
 import { forget } from './flow-control.js';
 import { Keepalive } from './keepalive.js';
 import { onCall } from './on-call.js';
+import { dropNames } from './on-names.js';
 import { onHello } from './on-hello.js';
 import { onPub } from './on-pub.js';
 import { onReq, onRes } from './on-request.js';
@@ -261,6 +262,7 @@ export class Broker {
     core.options.clock.clearTimeout(s.handshakeTimer);
     core.sessions.delete(s.id);
     removeAllSubs(core, s);
+    dropNames(core, s);
     const { queued, batched } = s.discardOutput();
     core.dropped += queued.length + batched;
     // Requests this session had to answer fail at once for their requesters.

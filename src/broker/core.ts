@@ -18,6 +18,7 @@ import { Session, SessionState } from './session.js';
 import { Slab } from './slab.js';
 import type { Sub } from './sub.js';
 import { SubjectIndex } from './subject-index.js';
+import { NameRegistry } from './names.js';
 
 /** Output of a read up to this size is written at once instead of at the end of the turn. */
 export const FLUSH_NOW_BYTES = 4096;
@@ -33,6 +34,8 @@ export class BrokerCore {
   readonly subs = new SubjectIndex<Sub>();
   readonly responders = new SubjectIndex<Sub>();
   readonly pending: PendingRequests;
+  /** Service names and their owners (names.ts). */
+  readonly names: NameRegistry;
   readonly slab = new Slab();
   readonly subjects = new SubjectCache();
   /**
@@ -65,6 +68,7 @@ export class BrokerCore {
     this.startedAt = options.clock.now();
     this.self = daemonSender(options.self?.uid, options.self?.pid);
     this.acceptErrors = new AcceptErrors(options.clock, options.warn);
+    this.names = new NameRegistry(options.maxNamesPerClient, options.maxNames);
     this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
   }
 

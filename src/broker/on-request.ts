@@ -26,9 +26,14 @@ export function onReq(core: BrokerCore, s: Session, body: Uint8Array): void {
   const route = core.responders.match(r.subject);
   core.msgsIn++;
   const all = route.all;
+  // A request to `@NAME...` goes to the name's owner only, whoever else serves a pattern
+  // matching it (`serve('>')` cannot take it); nobody owns the name: no responders.
+  const owner =
+    r.subject.charCodeAt(0) === 0x40 ? (core.names.ownerForSubject(r.subject) ?? null) : undefined;
   let sub: Sub | undefined;
-  for (let tries = 0; tries < all.length; tries++) {
+  for (let tries = 0; tries < all.length && owner !== null; tries++) {
     const cand = all[route.cursor++ % all.length]!;
+    if (owner !== undefined && cand.session !== owner) continue;
     if (cand.session.open && core.pending.load(cand.session) < core.options.maxPendingRequests) {
       sub = cand;
       break;

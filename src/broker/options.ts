@@ -58,6 +58,10 @@ export interface BrokerOptions {
   maxPingsOut?: number;
   /** Disconnect a client that sends nothing for this long, ms (0 = never). Default 0. */
   idleTimeoutMs?: number;
+  /** Service names one client may own or queue for; past it `name.claim` gets BUS_ERR_LIMIT. Default 256. */
+  maxNamesPerClient?: number;
+  /** Service names on the bus; past it BUS_ERR_LIMIT. Default 10,000. */
+  maxNames?: number;
   /** Version string reported in HELLO and status. */
   serverVersion?: string;
   /** Lifecycle log lines (connect, disconnect, errors). */
@@ -102,6 +106,8 @@ export const DEFAULTS = {
   pingMs: 0,
   maxPingsOut: 2,
   idleTimeoutMs: 0,
+  maxNamesPerClient: 256,
+  maxNames: 10_000,
   serverVersion: '0.0.0',
 };
 

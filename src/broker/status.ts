@@ -98,6 +98,7 @@ export function brokerStatus(core: BrokerCore, args: StatusArgs = {}): BrokerSta
       fatalErrors: { ...core.fatalErrors },
       subscriptions: core.subscriptionCount,
       subscriptionsRefused: core.subsRefused,
+      names: core.names.size,
     },
   };
 }

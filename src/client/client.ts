@@ -57,6 +57,8 @@ export class Client extends EventEmitter {
   #subjects = new SubjectCheck();
   #requests: PendingRequests;
   #calls = new PendingCalls();
+  /** Service names claimed (not refused) and not released: claimed again after a reconnect. */
+  #claims = new Map<string, Record<string, unknown>>();
   #inbound: Inbound;
   #conn: Connection;
 
@@ -77,6 +79,7 @@ export class Client extends EventEmitter {
         if (again) {
           this.emit('reconnect');
           registry.reconnected();
+          this.#reclaim();
         }
       },
       down: () => {
@@ -261,8 +264,21 @@ export class Client extends EventEmitter {
     return reply;
   }
 
-  /** Sends a direct message to one client id. Returns false past the high-water mark. */
-  send(clientId: number, data: Uint8Array | string, options: PublishOptions = {}): boolean {
+  /**
+   * Sends a direct message to one client id (returns false past the high-water mark), or to the
+   * owner of a service name written `@NAME` (looked up first: returns a promise, rejected with
+   * BUS_ERR_NOT_FOUND when nobody owns the name).
+   */
+  send(clientId: number, data: Uint8Array | string, options?: PublishOptions): boolean;
+  send(name: `@${string}`, data: Uint8Array | string, options?: PublishOptions): Promise<boolean>;
+  send(
+    clientId: number | `@${string}`,
+    data: Uint8Array | string,
+    options: PublishOptions = {},
+  ): boolean | Promise<boolean> {
+    if (typeof clientId === 'string') {
+      return this.nameOwner(clientId.slice(1)).then((o) => this.send(o.id, data, options));
+    }
     if (!Number.isInteger(clientId) || clientId <= 0 || clientId > 0xffffffff)
       throw new RangeError('clientId must be a positive integer');
     return this.#queueMsg(
@@ -284,6 +300,47 @@ export class Client extends EventEmitter {
   flush(): Promise<void> {
     if (this.#conn.closed) return Promise.reject(closedError());
     return new Promise<void>((resolve) => this.#conn.flush(resolve));
+  }
+
+  /**
+   * Claims the service name `name` (one owner at a time; docs/API.md "Service names"). Free: this
+   * client owns it. Owned: with `replace`, it takes over when the owner claimed it with
+   * `allowReplacement`; else with `queue` it waits in line (ownership passes in order when the
+   * owner releases or disconnects); else the result is 'exists'. Claims are made again after a
+   * reconnect. `$SYS.owner.NAME` announces every change.
+   */
+  async claim(name: string, options: ClaimOptions = {}): Promise<ClaimResult> {
+    const args = {
+      name,
+      replace: options.replace ?? false,
+      queue: options.queue ?? false,
+      allowReplacement: options.allowReplacement ?? false,
+    };
+    const r = (await this.call('name.claim', args)) as ClaimResult;
+    if (r.result !== 'exists') this.#claims.set(name, args);
+    return r;
+  }
+
+  /** Gives up a service name, owned or waited for; false when this client held neither. */
+  async release(name: string): Promise<boolean> {
+    this.#claims.delete(name);
+    return ((await this.call('name.release', { name })) as { released: boolean }).released;
+  }
+
+  /** The owner of a service name; rejects with BUS_ERR_NOT_FOUND when nobody owns it. */
+  async nameOwner(name: string): Promise<{ id: number; name: string }> {
+    return (await this.call('name.owner', { name })) as { id: number; name: string };
+  }
+
+  /** Every service name on the bus with its owner and who waits in line. */
+  async names(): Promise<NameInfo[]> {
+    return (await this.call('name.list')) as NameInfo[];
+  }
+
+  #reclaim(): void {
+    for (const args of this.#claims.values()) {
+      this.call('name.claim', args).catch((err: unknown) => this.emit('error', err));
+    }
   }
 
   /** Calls a daemon control operation (`status`, `echo`). */
@@ -327,4 +384,28 @@ export class Client extends EventEmitter {
     this.#requests.failAll(ErrorCode.CLOSED, 'the client was closed');
     await this.#conn.close();
   }
+}
+
+/** Options of Client.claim(). */
+export interface ClaimOptions {
+  /** Take the name from its owner if that owner claimed it with allowReplacement. */
+  replace?: boolean;
+  /** Wait in line when the name is owned (default false: the claim is refused, 'exists'). */
+  queue?: boolean;
+  /** Let a later `replace` claim take the name from this client. */
+  allowReplacement?: boolean;
+}
+
+/** What a claim got, and the name's owner afterwards. */
+export interface ClaimResult {
+  result: 'owner' | 'queued' | 'exists' | 'already';
+  owner: number;
+}
+
+/** One service name in Client.names(). */
+export interface NameInfo {
+  name: string;
+  owner: number;
+  ownerName: string;
+  queue: number[];
 }

@@ -65,7 +65,8 @@ export class EventBus {
     this.client = client;
     const c = options.codec ?? 'json';
     this.codec = typeof c === 'string' ? EventCodecs[c] : c;
-    if (this.codec === undefined) throw new TypeError(`EventBus: unknown codec ${JSON.stringify(c)}`);
+    if (this.codec === undefined)
+      throw new TypeError(`EventBus: unknown codec ${JSON.stringify(c)}`);
     this.#onError = options.onError;
   }
 

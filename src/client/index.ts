@@ -1,5 +1,6 @@
 // udsbus: the client library. `import { connect } from 'udsbus'`.
 export { connect, Client } from './client.js';
+export type { ClaimOptions, ClaimResult, NameInfo } from './client.js';
 export {
   type ClientMetrics,
   type PublishOptions,

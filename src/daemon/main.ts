@@ -87,6 +87,8 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   set('maxConnectionsPerUid', int('max-connections-per-uid', 0));
   set('maxSubscriptions', int('max-subscriptions', 1));
   set('maxSubscriptionsTotal', int('max-subscriptions-total', 1));
+  set('maxNames', int('max-names', 1));
+  set('maxNamesPerClient', int('max-names-per-client', 1));
   return {
     path: values.socket ?? defaultSocketPath(),
     access: socketAccess(values['socket-mode'], values['socket-group']),

@@ -106,6 +106,18 @@ export const DAEMON_OPTIONS = {
     help: 'subscriptions on the whole bus (BUS_ERR_LIMIT past it)',
     default: '100000',
   },
+  'max-names': {
+    type: 'string',
+    arg: 'N',
+    help: 'service names on the whole bus (BUS_ERR_LIMIT past it)',
+    default: '10000',
+  },
+  'max-names-per-client': {
+    type: 'string',
+    arg: 'N',
+    help: 'service names one client may own or wait for (BUS_ERR_LIMIT past it)',
+    default: '256',
+  },
   'idle-timeout-ms': {
     type: 'string',
     arg: 'MS',

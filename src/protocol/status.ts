@@ -45,6 +45,8 @@ export interface StatusTotals {
   subscriptions: number;
   /** SUBs refused with BUS_ERR_LIMIT (per-connection or bus-wide subscription limit). */
   subscriptionsRefused: number;
+  /** Service names owned now (`name.list` lists them). */
+  names: number;
   /**
    * Connections the daemon ended with a fatal ERROR, by code (BUS_ERR_HANDSHAKE for a missing
    * or slow HELLO, BUS_ERR_FRAME_TOO_LARGE, BUS_ERR_PROTOCOL, BUS_ERR_SLOW_CONSUMER, ...).

@@ -2,7 +2,9 @@
 
 import type { Command } from '../command.js';
 import { broadcast } from './broadcast.js';
+import { claim } from './claim.js';
 import { listen } from './listen.js';
+import { names } from './names.js';
 import { pub } from './pub.js';
 import { reply } from './reply.js';
 import { req } from './req.js';
@@ -10,7 +12,18 @@ import { send } from './send.js';
 import { status } from './status.js';
 import { sub } from './sub.js';
 
-export const COMMANDS: readonly Command[] = [pub, sub, req, reply, send, broadcast, listen, status];
+export const COMMANDS: readonly Command[] = [
+  pub,
+  sub,
+  req,
+  reply,
+  send,
+  broadcast,
+  listen,
+  claim,
+  names,
+  status,
+];
 
 /** The command called `name` (or one of its aliases). */
 export function findCommand(name: string): Command | undefined {
