@@ -18,6 +18,7 @@ import { Session, SessionState } from './session.js';
 import { Slab } from './slab.js';
 import type { Sub } from './sub.js';
 import { SubjectIndex } from './subject-index.js';
+import { StateStore } from './state.js';
 
 /** Output of a read up to this size is written at once instead of at the end of the turn. */
 export const FLUSH_NOW_BYTES = 4096;
@@ -33,6 +34,8 @@ export class BrokerCore {
   readonly subs = new SubjectIndex<Sub>();
   readonly responders = new SubjectIndex<Sub>();
   readonly pending: PendingRequests;
+  /** Shared state: retained values by key (on-state.ts). */
+  readonly state: StateStore;
   readonly slab = new Slab();
   readonly subjects = new SubjectCache();
   /**
@@ -65,6 +68,11 @@ export class BrokerCore {
     this.startedAt = options.clock.now();
     this.self = daemonSender(options.self?.uid, options.self?.pid);
     this.acceptErrors = new AcceptErrors(options.clock, options.warn);
+    this.state = new StateStore({
+      maxKeys: options.maxStateKeys,
+      maxValueBytes: options.maxStateValueBytes,
+      maxBytes: options.maxStateBytes,
+    });
     this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
   }
 

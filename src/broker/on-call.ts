@@ -1,16 +1,21 @@
-// CALL: control calls to the daemon itself (`status`, `echo`); anything else gets a
+// CALL: control calls to the daemon itself (`status`, `echo`, `state.*` in on-state.ts); anything else gets a
 // CALL_REPLY with BUS_ERR_UNKNOWN_OP. Imports only protocol/ and broker/.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { decodeCall, encodeCallReply } from '../protocol/control-frames.js';
 import type { BrokerCore } from './core.js';
 import type { Session } from './session.js';
+import { isStateOp, onStateCall } from './on-state.js';
 import { brokerStatus, statusArgsProblem } from './status.js';
 
 /** CALL from `s`. */
 export function onCall(core: BrokerCore, s: Session, body: Uint8Array): void {
   const call = decodeCall(body);
   const cid = call.cid;
+  if (isStateOp(call.op)) {
+    onStateCall(core, s, cid, call.op, call.args);
+    return;
+  }
   switch (call.op) {
     case 'status': {
       const problem = statusArgsProblem(call.args);

@@ -98,6 +98,9 @@ export function brokerStatus(core: BrokerCore, args: StatusArgs = {}): BrokerSta
       fatalErrors: { ...core.fatalErrors },
       subscriptions: core.subscriptionCount,
       subscriptionsRefused: core.subsRefused,
+      stateKeys: core.state.size,
+      stateBytes: core.state.bytes,
+      stateRevision: core.state.revision,
     },
   };
 }

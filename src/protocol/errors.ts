@@ -44,6 +44,10 @@ export const ErrorCode = {
   SHUTDOWN: 'BUS_ERR_SHUTDOWN',
   /** The operation is not allowed to this client (e.g. publishing on a `$SYS` subject). */
   PERMISSION: 'BUS_ERR_PERMISSION',
+  /** A state key (or other named thing) does not exist. */
+  NOT_FOUND: 'BUS_ERR_NOT_FOUND',
+  /** A compare-and-set failed: the key's revision is not the one the caller expected. */
+  CONFLICT: 'BUS_ERR_CONFLICT',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -69,6 +73,8 @@ export const WIRE_ERROR_CODES = [
   ErrorCode.UNKNOWN_OP,
   ErrorCode.SHUTDOWN,
   ErrorCode.PERMISSION,
+  ErrorCode.NOT_FOUND,
+  ErrorCode.CONFLICT,
 ] as const;
 
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
