@@ -2,15 +2,34 @@
 
 import type { Command } from '../command.js';
 import { broadcast } from './broadcast.js';
+import { del } from './del.js';
+import { get } from './get.js';
+import { keys } from './keys.js';
 import { listen } from './listen.js';
 import { pub } from './pub.js';
 import { reply } from './reply.js';
 import { req } from './req.js';
 import { send } from './send.js';
+import { set } from './set.js';
 import { status } from './status.js';
 import { sub } from './sub.js';
+import { watch } from './watch.js';
 
-export const COMMANDS: readonly Command[] = [pub, sub, req, reply, send, broadcast, listen, status];
+export const COMMANDS: readonly Command[] = [
+  pub,
+  sub,
+  req,
+  reply,
+  send,
+  broadcast,
+  listen,
+  set,
+  get,
+  watch,
+  del,
+  keys,
+  status,
+];
 
 /** The command called `name` (or one of its aliases). */
 export function findCommand(name: string): Command | undefined {
