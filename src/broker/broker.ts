@@ -22,6 +22,7 @@ import { Session, SessionState } from './session.js';
 import type { PersistedState } from './state.js';
 import { brokerStatus } from './status.js';
 import { sysDisconnect } from './sys-events.js';
+import { TEXT_HELLO, TEXT_PONG, TextConn, TextInput, sniff } from './text-mode.js';
 
 export type { BrokerOptions } from './options.js';
 export type { PersistedState } from './state.js';
@@ -106,19 +107,32 @@ export class Broker {
         onPub(core, session, buf, start, end);
       } else this.#onFrame(session, buf.subarray(start, end));
     };
+    const feed = (bytes: Uint8Array): void => {
+      try {
+        session.decoder.pushRanges(bytes, onFrame);
+      } catch (err) {
+        this.#frameFailed(session, err);
+      }
+    };
     return {
       data: (chunk) => {
         if (session.state >= SessionState.CLOSING) return;
         session.noteInput(clock.now());
-        try {
-          // A plain Uint8Array view: frame views cut from it are cheaper than Buffer slices.
-          session.decoder.pushRanges(
-            new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-            onFrame,
-          );
-        } catch (err) {
-          this.#frameFailed(session, err);
-        }
+        // A plain Uint8Array view: frame views cut from it are cheaper than Buffer slices.
+        let bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        if (session.text !== undefined) {
+          const tooLong = session.text.push(bytes);
+          if (tooLong !== null) core.fail(session, ErrorCode.FRAME_TOO_LARGE, tooLong);
+        } else if (!session.sniffed) {
+          // The first bytes: a binary HELLO, or a text line (socat, nc)?
+          if (session.firstByte !== undefined) bytes = concat2(session.firstByte, bytes);
+          session.firstByte = undefined;
+          const kind = sniff(bytes);
+          session.sniffed = kind !== 'more';
+          if (kind === 'more') session.firstByte = bytes.slice();
+          else if (kind === 'text') this.#startText(session, feed, bytes);
+          else feed(bytes);
+        } else feed(bytes);
         // A small read is latency-bound traffic (a request, a reply, a trickle): write what it
         // produced now. A large read is a stream: batch its output to the end of the turn.
         if (core.hasDirty) {
@@ -132,6 +146,28 @@ export class Broker {
       },
       close: () => this.#closed(session),
     };
+  }
+
+  /**
+   * Turns `s` into a text-mode session: its output is rendered as lines, its lines become
+   * frames, and it is greeted as a client named "text" (a refused one gets its ERROR as a line).
+   */
+  #startText(s: Session, feed: (frame: Uint8Array) => void, first: Uint8Array): void {
+    const core = this.#core;
+    const conn = new TextConn(s.conn);
+    s.conn = conn;
+    conn.onPing = () => feed(TEXT_PONG);
+    s.text = new TextInput(
+      conn,
+      feed,
+      (frame) => core.reply(s, frame),
+      (frame) => core.push(s, frame, 0),
+      core.options.maxFrame,
+    );
+    feed(TEXT_HELLO);
+    if (s.state !== SessionState.READY) return;
+    const tooLong = s.text.push(first);
+    if (tooLong !== null) core.fail(s, ErrorCode.FRAME_TOO_LARGE, tooLong);
   }
 
   /** The transport could not accept a connection (out of fds): counted, logged once a second. */
@@ -301,4 +337,11 @@ export class Broker {
     core.pending.clear();
     return { dropped };
   }
+}
+
+function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

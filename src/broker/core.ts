@@ -99,7 +99,8 @@ export class BrokerCore {
    * until its queue drains to half, so a client that asks and never reads cannot grow it.
    */
   reply(s: Session, frame: Uint8Array, priority = 0): void {
-    this.push(s, frame, priority);
+    // A text session's answers all take one priority, so they print in the order of its commands.
+    this.push(s, frame, s.text === undefined ? priority : 255);
     const o = this.options;
     if (s.pending > o.maxQueueBytes || s.queuedMsgs > o.maxQueueMsgs) block(s, s);
   }

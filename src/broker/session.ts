@@ -8,6 +8,7 @@ import type { WireErrorCode } from '../protocol/errors.js';
 import { UNKNOWN_ID, type Sender } from '../protocol/delivery-frames.js';
 import { FlowState } from './flow-control.js';
 import type { Sub } from './sub.js';
+import type { TextInput } from './text-mode.js';
 import { TxQueue, WHOLE_FRAME } from './tx-queue.js';
 import { WriteBatch } from './write-batch.js';
 
@@ -21,7 +22,14 @@ export type SessionStateValue = (typeof SessionState)[keyof typeof SessionState]
 
 export class Session {
   readonly id: number;
-  readonly conn: Conn;
+  /** The connection; a text-mode session's is replaced by a TextConn (text-mode.ts). */
+  conn: Conn;
+  /** Set when the connection speaks text mode: the line parser its input goes through. */
+  text: TextInput | undefined = undefined;
+  /** The first byte of a connection, kept until the second tells text from binary (sniff). */
+  firstByte: Uint8Array | undefined = undefined;
+  /** The first bytes have told text from binary. */
+  sniffed = false;
   readonly decoder: FrameDecoder;
   readonly txq = new TxQueue();
   /** The write batch, dirty mark and flush of this connection. */
