@@ -145,6 +145,10 @@ export class Broker {
         core.flushSession(session);
       },
       close: () => this.#closed(session),
+      end: () => {
+        if (session.text !== undefined) session.text.eof();
+        else session.conn.end();
+      },
     };
   }
 

@@ -62,7 +62,7 @@ const HELP = [
 ].join('\n');
 
 /** What a pending call id prints when its answer arrives. */
-const Kind = { OK: 0, ECHO: 1, JSON: 2, HELP: 3, QUIT: 4 } as const;
+const Kind = { OK: 0, ECHO: 1, JSON: 2, HELP: 3, QUIT: 4, EOF: 5 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
 
 /**
@@ -78,6 +78,10 @@ export class TextConn implements Conn {
   /** A non-fatal ERROR was printed since the last command's answer. */
   #errored = false;
   #quit = false;
+  /** Requests sent and not yet answered by a REPLY. */
+  #requests = 0;
+  /** The peer's input has ended: close once nothing it asked is unanswered. */
+  #endWhenIdle = false;
   onPing: () => void = () => undefined;
 
   constructor(inner: Conn) {
@@ -92,13 +96,23 @@ export class TextConn implements Conn {
     this.#pending.set(cid, kind);
   }
 
+  /** A REQ went out; its REPLY is still to come. */
+  requested(): void {
+    this.#requests++;
+  }
+
   write(bytes: Uint8Array): boolean {
     this.#decoder.push(bytes, (body) => this.#render(body));
-    if (this.#out.length === 0) return true;
+    if (this.#out.length === 0) {
+      if (this.#endWhenIdle && this.#requests === 0 && this.#pending.size === 0) this.#inner.end();
+      return true;
+    }
     const text = this.#out.join('');
     this.#out = [];
     const ok = this.#inner.write(textEncoder.encode(text));
-    if (this.#quit) this.#inner.end();
+    if (this.#quit || (this.#endWhenIdle && this.#requests === 0 && this.#pending.size === 0)) {
+      this.#inner.end();
+    }
     return ok;
   }
 
@@ -120,6 +134,7 @@ export class TextConn implements Conn {
       }
       case Op.REPLY: {
         const r = decodeReply(body);
+        this.#requests--;
         if (r.status === ReplyStatus.OK) this.#line(`REPLY ${escapeBytes(r.data)}`);
         else {
           const code = REPLY_STATUS_ERRORS[r.status] ?? ErrorCode.PROTOCOL;
@@ -177,6 +192,10 @@ export class TextConn implements Conn {
       case Kind.QUIT:
         this.#line('+OK bye');
         this.#quit = true;
+        return;
+      case Kind.EOF:
+        // Everything queued before the end of input is out: close once the rest is answered.
+        this.#endWhenIdle = true;
         return;
       case Kind.OK:
         // The command's frame was refused with an ERROR already printed: no +OK after it.
@@ -273,6 +292,25 @@ export class TextInput {
     return null;
   }
 
+  /**
+   * The peer's input ended: a last line without a newline still counts; the connection closes
+   * once everything asked before has been answered.
+   */
+  eof(): void {
+    if (this.#quit) return;
+    if (this.#partialLen > 0) {
+      const line = concat(this.#partial, this.#partialLen);
+      this.#partial = [];
+      this.#partialLen = 0;
+      this.#command(line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line);
+      if (this.#quit) return;
+    }
+    this.#quit = true;
+    const cid = this.#nextCid++;
+    this.#conn.expect(cid, Kind.EOF);
+    this.#last(encodeCallReply({ cid, ok: true, result: null }));
+  }
+
   #tooLong(): string {
     return `a text line is longer than ${this.#maxLine} bytes (maxFrame)`;
   }
@@ -334,6 +372,7 @@ export class TextInput {
           this.#feed(encodePub(subject, body));
           this.#marker(Kind.OK);
         } else {
+          this.#conn.requested();
           this.#feed(encodeReq(this.#nextReq++, TEXT_REQUEST_TIMEOUT_MS, subject, body));
         }
         return;

@@ -20,7 +20,8 @@ export {
   type StateValue,
   type StateWrite,
 } from './state.js';
-export { EventBus } from './event-bus.js';
+export { EventBus, EventCodecs } from './event-bus.js';
+export type { EventBusOptions, EventCodec } from './event-bus.js';
 export { BusError, BufferFullError, ErrorCode, type ErrorCodeValue } from '../protocol/errors.js';
 export { ManualClock, systemClock, type Clock } from '../protocol/clock.js';
 export { defaultSocketPath } from '../transport/socket-path.js';

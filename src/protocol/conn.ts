@@ -37,6 +37,11 @@ export interface ConnEvents {
   drain: () => void;
   /** The connection is gone (after end(), destroy(), or the peer leaving). */
   close: () => void;
+  /**
+   * The peer has finished sending (end of input; it may still read). The broker answers what is
+   * pending where it must, then calls end(). A transport without it closes as before.
+   */
+  end?: () => void;
 }
 
 /** What a transport attaches a connection to (a Broker, structurally). */

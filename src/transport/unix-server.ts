@@ -31,6 +31,9 @@ export function attachSocket(broker: Attachable, socket: Socket, sockBuf = 0): v
   socket.on('data', events.data);
   socket.on('drain', events.drain);
   socket.on('close', events.close);
+  // The peer finished sending (`printf ... | socat`): the broker decides when to close (a text
+  // session answers what it was asked first); without a handler, close as Node would.
+  socket.on('end', events.end ?? (() => socket.end(() => socket.destroy())));
   socket.on('error', () => {
     // 'close' follows; the broker logs the disconnect.
   });
@@ -106,7 +109,7 @@ export async function listenInherited(
   fd: number,
   sockBuf = 0,
 ): Promise<Server> {
-  const server = createServer({ pauseOnConnect: false }, (socket) =>
+  const server = createServer({ pauseOnConnect: false, allowHalfOpen: true }, (socket) =>
     attachSocket(broker, socket, sockBuf),
   );
   await new Promise<void>((resolve, reject) => {
@@ -177,7 +180,7 @@ async function listenLocked(broker: Attachable, path: string, sockBuf: number): 
       unlinkSync(path);
     }
   }
-  const server = createServer({ pauseOnConnect: false }, (socket) =>
+  const server = createServer({ pauseOnConnect: false, allowHalfOpen: true }, (socket) =>
     attachSocket(broker, socket, sockBuf),
   );
   const oldMask = process.umask(0o177);

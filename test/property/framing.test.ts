@@ -19,6 +19,7 @@ import {
   frame,
 } from '../../src/protocol/control-frames.js';
 import { MemPeer } from '../helpers/mem-conn.js';
+import { sniff } from '../../src/broker/text-mode.js';
 
 const params = { seed: 42, numRuns: 200 };
 
@@ -233,15 +234,72 @@ void test('(d) the broker never throws out of data(chunk) for random input and s
     }),
     params,
   );
-  // Before any HELLO: the handshake codes are allowed too.
+  // Before any HELLO: the handshake codes are allowed too. (Bytes that start like a text line
+  // open a text-mode session instead: the next property.)
   const handshakeCodes = new Set<string>([...frameCodes, ErrorCode.HANDSHAKE, ErrorCode.VERSION]);
   fc.assert(
     fc.property(stream, fc.array(fc.nat(), { maxLength: 8 }), (bytes, cuts) => {
+      fc.pre(sniff(bytes) !== 'text');
       feedBroker(chunk(bytes, cuts), false, handshakeCodes);
     }),
     params,
   );
 });
+
+void test('(e) random lines into a text-mode session: never throws; output is whole lines, one answer per command', () => {
+  const word = fc.constantFrom('echo', 'pub', 'sub', 'unsub', 'req', 'status', 'help', 'PUB', 'x');
+  const line = fc
+    .tuple(word, fc.uint8Array({ maxLength: 60 }))
+    .map(([w, rest]) => concat([Buffer.from(w + ' '), rest.filter((b) => b !== 0x0a)]));
+  fc.assert(
+    fc.property(
+      fc.array(line, { minLength: 1, maxLength: 12 }),
+      fc.array(fc.nat(), { maxLength: 8 }),
+      (lines, cuts) => {
+        const { broker, flush, logs } = syncBroker(4096);
+        const peer = new TextPeer(broker);
+        const input = concat(lines.flatMap((l) => [l, Uint8Array.of(0x0a)]));
+        fc.pre(sniff(input) === 'text');
+        for (const c of chunk(input, cuts)) {
+          assert.doesNotThrow(() => peer.events.data(c));
+          flush();
+        }
+        assert.deepEqual(
+          logs.filter((l) => l.includes('internal error')),
+          [],
+        );
+        const out = Buffer.concat(peer.writes).toString('utf8');
+        assert.ok(out === '' || out.endsWith('\n'), 'output ends with a whole line');
+        const answers = out.split('\n').filter((l) => /^(\+OK|-ERR )/.test(l));
+        // Every command but echo, req and help answers +OK or -ERR once: at least one per line
+        // that is not one of those, at most one per line plus help's own +OK.
+        assert.ok(
+          answers.length <= lines.length,
+          `${answers.length} answers for ${lines.length} lines`,
+        );
+        peer.events.close();
+      },
+    ),
+    params,
+  );
+});
+
+/** A raw peer that records the bytes the broker writes (text, not frames). */
+class TextPeer {
+  readonly events: ReturnType<Broker['attach']>;
+  readonly writes: Uint8Array[] = [];
+  constructor(broker: Broker) {
+    this.events = broker.attach(this);
+  }
+  write(bytes: Uint8Array): boolean {
+    this.writes.push(bytes.slice());
+    return true;
+  }
+  pause(): void {}
+  resume(): void {}
+  end(): void {}
+  destroy(): void {}
+}
 
 void test('regression (shrunk counterexample of (c)): an empty CBOR body', () => {
   const isCode = (code: string) => (e: unknown) => e instanceof BusError && e.code === code;
