@@ -20,11 +20,13 @@ import { onSend } from './on-send.js';
 import { onSub, onUnsub, removeAllSubs } from './on-sub.js';
 import { PRE_HELLO_MAX_FRAME, resolveOptions, type BrokerOptions, type Limits } from './options.js';
 import { Session, SessionState } from './session.js';
+import type { PersistedState } from './state.js';
 import { brokerStatus } from './status.js';
 import { sysDisconnect } from './sys-events.js';
 import { TEXT_HELLO, TEXT_PONG, TextConn, TextInput, sniff } from './text-mode.js';
 
 export type { BrokerOptions } from './options.js';
+export type { PersistedState } from './state.js';
 export type { BrokerStatus, ClientStatus } from '../protocol/status.js';
 
 const EMPTY = new Uint8Array(0);
@@ -181,6 +183,19 @@ export class Broker {
   /** What `status` answers. */
   status(): BrokerStatus {
     return brokerStatus(this.#core);
+  }
+
+  /** The state values marked `persist` and the revision counter, for the daemon's state file. */
+  persistedState(): PersistedState {
+    return this.#core.state.persisted();
+  }
+
+  /**
+   * Restores persisted state (before clients connect): values keep their revisions and the
+   * counter continues after them. Returns the entries skipped (bad key, over a limit) and why.
+   */
+  loadState(state: PersistedState): { key: string; why: string }[] {
+    return this.#core.state.load(state, this.#core.self);
   }
 
   #frameFailed(s: Session, err: unknown): void {

@@ -19,6 +19,7 @@ import { Slab } from './slab.js';
 import type { Sub } from './sub.js';
 import { SubjectIndex } from './subject-index.js';
 import { NameRegistry } from './names.js';
+import { StateStore } from './state.js';
 
 /** Output of a read up to this size is written at once instead of at the end of the turn. */
 export const FLUSH_NOW_BYTES = 4096;
@@ -36,6 +37,8 @@ export class BrokerCore {
   readonly pending: PendingRequests;
   /** Service names and their owners (names.ts). */
   readonly names: NameRegistry;
+  /** Shared state: retained values by key (on-state.ts). */
+  readonly state: StateStore;
   readonly slab = new Slab();
   readonly subjects = new SubjectCache();
   /**
@@ -69,6 +72,11 @@ export class BrokerCore {
     this.self = daemonSender(options.self?.uid, options.self?.pid);
     this.acceptErrors = new AcceptErrors(options.clock, options.warn);
     this.names = new NameRegistry(options.maxNamesPerClient, options.maxNames);
+    this.state = new StateStore({
+      maxKeys: options.maxStateKeys,
+      maxValueBytes: options.maxStateValueBytes,
+      maxBytes: options.maxStateBytes,
+    });
     this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
   }
 

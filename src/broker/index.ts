@@ -1,5 +1,11 @@
 // udsbus/broker: the embeddable routing core. Attach any Conn; no sockets here.
-export { Broker, type BrokerOptions, type BrokerStatus, type ClientStatus } from './broker.js';
+export {
+  Broker,
+  type BrokerOptions,
+  type BrokerStatus,
+  type ClientStatus,
+  type PersistedState,
+} from './broker.js';
 export type { Attachable, Conn, ConnEvents } from '../protocol/conn.js';
 export { TxQueue, WHOLE_FRAME } from './tx-queue.js';
 export { SubjectIndex, Route } from './subject-index.js';

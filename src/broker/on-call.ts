@@ -1,10 +1,11 @@
-// CALL: control calls to the daemon itself (`status`, `echo`); anything else gets a
+// CALL: control calls to the daemon itself (`status`, `echo`, `state.*` in on-state.ts); anything else gets a
 // CALL_REPLY with BUS_ERR_UNKNOWN_OP. Imports only protocol/ and broker/.
 
 import { BusError, ErrorCode, isWireErrorCode } from '../protocol/errors.js';
 import { decodeCall, encodeCallReply } from '../protocol/control-frames.js';
 import type { BrokerCore } from './core.js';
 import type { Session } from './session.js';
+import { isStateOp, onStateCall } from './on-state.js';
 import { brokerStatus, statusArgsProblem } from './status.js';
 import { nameCall } from './on-names.js';
 
@@ -14,6 +15,10 @@ export function onCall(core: BrokerCore, s: Session, body: Uint8Array): void {
   const cid = call.cid;
   if (call.op.startsWith('name.')) {
     answer(core, s, cid, () => nameCall(core, s, call.op, call.args));
+    return;
+  }
+  if (isStateOp(call.op)) {
+    onStateCall(core, s, cid, call.op, call.args);
     return;
   }
   switch (call.op) {

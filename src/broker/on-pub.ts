@@ -5,7 +5,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { PUB_ENVELOPE_EXTRA, writePubEnvelope } from '../protocol/delivery-frames.js';
 import { readPub } from '../protocol/message-frames.js';
-import { isSysSubject, subjectProblem } from '../protocol/subject.js';
+import { isDaemonSubject, subjectProblem } from '../protocol/subject.js';
 import type { BrokerCore } from './core.js';
 import { batchMsg, fanOut } from './delivery.js';
 import { paceSub } from './flow-control.js';
@@ -27,8 +27,8 @@ export function onPub(
     core.refuse(s, ErrorCode.BAD_SUBJECT, problem, { op: 'PUB', subject });
     return;
   }
-  // `$SYS` events come from the daemon alone: a client cannot forge them.
-  if (subject.charCodeAt(0) === 0x24 && isSysSubject(subject)) {
+  // `$SYS` events and `$STATE` changes come from the daemon alone: a client cannot forge them.
+  if (subject.charCodeAt(0) === 0x24 && isDaemonSubject(subject)) {
     core.refuse(s, ErrorCode.PERMISSION, `only the daemon publishes on ${subject}`, {
       op: 'PUB',
       subject,

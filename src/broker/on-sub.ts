@@ -7,6 +7,7 @@ import { subjectProblem } from '../protocol/subject.js';
 import type { BrokerCore } from './core.js';
 import type { Session } from './session.js';
 import { Sub } from './sub.js';
+import { sendCurrent } from './on-state.js';
 
 /** SUB from `s`. */
 export function onSub(core: BrokerCore, s: Session, body: Uint8Array): void {
@@ -40,6 +41,7 @@ export function onSub(core: BrokerCore, s: Session, body: Uint8Array): void {
   const sub = new Sub(s, f.sid, f.subject, f.queue, f.serve === true, f.onSlow ?? 'disconnect');
   s.subs.set(f.sid, sub);
   (sub.serve ? core.responders : core.subs).add(sub);
+  if (f.current === true && !sub.serve) sendCurrent(core, sub);
 }
 
 /** UNSUB from `s`; an unknown sid is ignored. */

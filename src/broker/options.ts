@@ -62,6 +62,20 @@ export interface BrokerOptions {
   maxNamesPerClient?: number;
   /** Service names on the bus; past it BUS_ERR_LIMIT. Default 10,000. */
   maxNames?: number;
+  /** Shared state: keys held at once; past it `state.set` of a new key gets BUS_ERR_LIMIT. Default 10,000. */
+  maxStateKeys?: number;
+  /**
+   * Shared state: bytes of one value; past it BUS_ERR_LIMIT. Default 65,536. Clamped to
+   * maxFrame - 1024, so a value always fits in a CALL and in the MSG a watcher receives.
+   */
+  maxStateValueBytes?: number;
+  /** Shared state: bytes of all keys and values together; past it BUS_ERR_LIMIT. Default 8 MiB. */
+  maxStateBytes?: number;
+  /**
+   * Called (synchronously, inside the broker) after each change of a value marked `persist`
+   * (set, overwritten, deleted); the daemon then schedules a write of `Broker.persistedState()`.
+   */
+  onPersistChange?: () => void;
   /** Version string reported in HELLO and status. */
   serverVersion?: string;
   /** Lifecycle log lines (connect, disconnect, errors). */
@@ -108,8 +122,14 @@ export const DEFAULTS = {
   idleTimeoutMs: 0,
   maxNamesPerClient: 256,
   maxNames: 10_000,
+  maxStateKeys: 10_000,
+  maxStateValueBytes: 65_536,
+  maxStateBytes: 8 * 1024 * 1024,
   serverVersion: '0.0.0',
 };
+
+/** Room a state value leaves in a frame for the key, the CBOR or MSG around it and headers. */
+export const STATE_FRAME_ROOM = 1024;
 
 /** Options with every default filled in, plus the derived flow window. */
 export interface ResolvedOptions extends Limits {
@@ -118,6 +138,7 @@ export interface ResolvedOptions extends Limits {
   clock: Clock;
   schedule: (fn: () => void) => void;
   self: { uid: number; pid: number } | undefined;
+  onPersistChange: () => void;
   /** Flow-control window in bytes (0 = off): flowWindowBytes clamped to maxQueueBytes. */
   window: number;
 }
@@ -139,6 +160,11 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     clock,
     schedule: options.schedule ?? defer,
     self: options.self,
+    onPersistChange: options.onPersistChange ?? (() => undefined),
+    maxStateValueBytes: Math.max(
+      0,
+      Math.min(limits.maxStateValueBytes, limits.maxFrame - STATE_FRAME_ROOM),
+    ),
     window: Math.min(limits.flowWindowBytes, limits.maxQueueBytes),
   };
 }

@@ -99,6 +99,9 @@ export function brokerStatus(core: BrokerCore, args: StatusArgs = {}): BrokerSta
       subscriptions: core.subscriptionCount,
       subscriptionsRefused: core.subsRefused,
       names: core.names.size,
+      stateKeys: core.state.size,
+      stateBytes: core.state.bytes,
+      stateRevision: core.state.revision,
     },
   };
 }

@@ -2,6 +2,7 @@
 // and the helpers every command shares. Imports client/, protocol/, util/ and ./output (a type).
 
 import { connect, defaultSocketPath, type Client, type BusError } from '../client/index.js';
+import { stateKeyProblem } from '../protocol/state.js';
 import { subjectProblem } from '../protocol/subject.js';
 import { formatOptions, UsageError, type OptionSpecs } from '../util/args.js';
 import type { Output } from './output.js';
@@ -71,6 +72,13 @@ export function checkSubject(subject: string, wildcards: boolean): string {
   const problem = subjectProblem(subject, wildcards);
   if (problem !== null) throw new UsageError(problem);
   return subject;
+}
+
+/** Throws UsageError when `key` is not a valid state key (or key pattern, with `wildcards`). */
+export function checkKey(key: string, wildcards: boolean): string {
+  const problem = stateKeyProblem(key, wildcards);
+  if (problem !== null) throw new UsageError(problem);
+  return key;
 }
 
 /** Throws UsageError when `group` is not a valid queue group name. */

@@ -31,6 +31,21 @@ import { PendingCalls, PendingRequests, checkTimeout, type Reply } from './reque
 import { Responder, type ServeHandler } from './responder.js';
 import { wholeStatus } from './status.js';
 import { Subscription, type Msg } from './subscription.js';
+import {
+  Watch,
+  checkRevision,
+  checkStateKey,
+  keysPage,
+  stateEvent,
+  valueResult,
+  writeResult,
+  type SetOptions,
+  type StateEvent,
+  type StateKeyInfo,
+  type StateValue,
+  type StateWrite,
+} from './state.js';
+import { STATE_PREFIX, StateOp } from '../protocol/state.js';
 
 /** Connects to the daemon; resolves once the handshake is done. */
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
@@ -206,6 +221,7 @@ export class Client extends EventEmitter {
     options: SubscribeOptions,
     callback: ((msg: Msg) => void) | undefined,
     handler: ServeHandler | undefined,
+    current = false,
   ): Subscription {
     this.#subjects.check(subject, true);
     this.#subjects.queue(options.queue);
@@ -218,6 +234,7 @@ export class Client extends EventEmitter {
       queue: options.queue,
       onSlow: options.onSlow,
       maxBuffered,
+      current,
       callback,
       unsubscribe: (s) => {
         this.#registry.remove(s.sid);
@@ -357,6 +374,87 @@ export class Client extends EventEmitter {
    */
   status(pageSize = STATUS_PAGE): Promise<BrokerStatus> {
     return wholeStatus((args) => this.call('status', args), pageSize);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Shared state (retained values): docs/API.md "Shared state", docs/PROTOCOL.md section 10.9
+
+  /**
+   * Sets `key` (dotted like a subject) to `value`; resolves to the change's revision. Rejects
+   * with BUS_ERR_CONFLICT when `ifRevision` is stale, BUS_ERR_LIMIT past a limit of the store,
+   * BUS_ERR_BAD_SUBJECT for a bad key. Watchers of the key see the change.
+   */
+  async set(
+    key: string,
+    value: Uint8Array | string,
+    options: SetOptions = {},
+  ): Promise<StateWrite> {
+    checkStateKey(key);
+    const args: Record<string, unknown> = { key, value: toBytes(value) };
+    const ifRevision = checkRevision(options.ifRevision);
+    if (options.type !== undefined) args['type'] = encodeExtras({ type: options.type }).type;
+    if (ifRevision !== undefined) args['ifRevision'] = ifRevision;
+    if (options.persist === true) args['persist'] = true;
+    return writeResult(await this.call(StateOp.SET, args), StateOp.SET);
+  }
+
+  /** The value of `key`; rejects with BUS_ERR_NOT_FOUND when it has none. */
+  async get(key: string): Promise<StateValue> {
+    checkStateKey(key);
+    return valueResult(await this.call(StateOp.GET, { key }));
+  }
+
+  /**
+   * Deletes `key` (the deletion takes a revision, which watchers see); rejects with
+   * BUS_ERR_NOT_FOUND when it has no value, BUS_ERR_CONFLICT when `ifRevision` is stale.
+   */
+  async delete(key: string, options: { ifRevision?: number } = {}): Promise<StateWrite> {
+    checkStateKey(key);
+    const ifRevision = checkRevision(options.ifRevision);
+    const args: Record<string, unknown> = { key };
+    if (ifRevision !== undefined) args['ifRevision'] = ifRevision;
+    return writeResult(await this.call(StateOp.DELETE, args), StateOp.DELETE);
+  }
+
+  /** Every key matching the key pattern (default `>`: all), sorted; asks page by page. */
+  async keys(pattern = '>'): Promise<StateKeyInfo[]> {
+    checkStateKey(pattern, true);
+    const out: StateKeyInfo[] = [];
+    let after = '';
+    for (;;) {
+      const page = keysPage(await this.call(StateOp.KEYS, { pattern, after }));
+      out.push(...page.keys);
+      if (page.next === null) return out;
+      after = page.next;
+    }
+  }
+
+  /**
+   * Watches the keys matching `pattern` (`*` one token, `>` the rest): first their current
+   * values (`current: true`, again after each reconnect), then every change and deletion, each
+   * with its revision. With a handler, events go to it; without, iterate the returned Watch.
+   */
+  watch(
+    pattern: string,
+    handler?: ((ev: StateEvent) => void) | SubscribeOptions,
+    options?: SubscribeOptions,
+  ): Watch {
+    if (typeof handler === 'object') {
+      options = handler;
+      handler = undefined;
+    }
+    checkStateKey(pattern, true);
+    if (options?.queue !== undefined) throw new TypeError('a watch cannot join a queue group');
+    const h = handler;
+    const callback =
+      h === undefined
+        ? undefined
+        : (msg: Msg): void => {
+            const ev = stateEvent(msg);
+            if (ev !== undefined) h(ev);
+          };
+    const sub = this.#register(STATE_PREFIX + pattern, options ?? {}, callback, undefined, true);
+    return new Watch(pattern, sub);
   }
 
   /** Counters: sent, dropped, failed, queue depth, bytes. */

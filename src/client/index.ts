@@ -13,6 +13,14 @@ export {
 export { type Reply } from './requests.js';
 export { type ServeResult, type ServeHandler } from './responder.js';
 export { Subscription, type Msg, type GapInfo } from './subscription.js';
+export {
+  Watch,
+  type SetOptions,
+  type StateEvent,
+  type StateKeyInfo,
+  type StateValue,
+  type StateWrite,
+} from './state.js';
 export { EventBus, EventCodecs } from './event-bus.js';
 export type { EventBusOptions, EventCodec } from './event-bus.js';
 export { BusError, BufferFullError, ErrorCode, type ErrorCodeValue } from '../protocol/errors.js';

@@ -37,6 +37,7 @@ export class Registry {
       queue: s.queue,
       serve: this.serves.has(s.sid),
       onSlow: s.onSlow,
+      current: s.current,
     };
   }
 

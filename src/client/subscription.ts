@@ -38,6 +38,8 @@ export interface SubscriptionSettings {
   queue: string | undefined;
   onSlow: SlowPolicyValue | undefined;
   maxBuffered: number;
+  /** A watch: the daemon delivers current state values first (SUB `current`). */
+  current?: boolean | undefined;
   callback: ((msg: Msg) => void) | undefined;
   unsubscribe: (sub: Subscription) => void;
   onUserError: (err: unknown) => void;
@@ -54,6 +56,8 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
   readonly onSlow: SlowPolicyValue | undefined;
   /** Messages the iterator may hold before `onSlow` applies in the client. */
   readonly maxBuffered: number;
+  /** A watch: current state values are delivered first, at each (re)subscription. */
+  readonly current: boolean;
   /** Messages delivered to this subscription (by the daemon). */
   received = 0;
   /** Messages the daemon reported lost for this subscription (sum of its GAP notices). */
@@ -82,6 +86,7 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
     this.queue = settings.queue;
     this.onSlow = settings.onSlow;
     this.maxBuffered = settings.maxBuffered;
+    this.current = settings.current === true;
     this.#callback = settings.callback;
     this.#unsubscribe = settings.unsubscribe;
     this.#onUserError = settings.onUserError;

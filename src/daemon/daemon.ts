@@ -12,6 +12,7 @@ import {
 } from '../transport/unix-server.js';
 import { DAEMON_SOCK_BUF } from '../transport/sock-buf.js';
 import { packageVersion } from '../util/version.js';
+import { StateFile } from './state-file.js';
 
 /** A running daemon. */
 export interface RunningDaemon {
@@ -38,7 +39,10 @@ export async function startDaemon(
   quiet: boolean,
   sockBuf = DAEMON_SOCK_BUF,
   access?: SocketAccess,
+  stateDir: string | null = null,
 ): Promise<RunningDaemon> {
+  // Shared-state values marked `persist` live in a file in the state folder (none: memory only).
+  const stateFile = stateDir === null ? undefined : new StateFile(stateDir, log);
   const broker = new Broker({
     serverVersion: packageVersion(),
     maxConnections: connectionLimit(),
@@ -48,9 +52,11 @@ export async function startDaemon(
     exemptUids: [...new Set([process.getuid?.() ?? 0, 0])],
     self: { uid: process.getuid?.() ?? 0, pid: process.pid },
     ...options,
+    ...(stateFile === undefined ? {} : { onPersistChange: () => stateFile.changed() }),
     log: quiet ? () => undefined : log,
     warn: log,
   });
+  if (stateFile !== undefined) loadState(broker, stateFile);
   // Socket activation: systemd bound the socket; its path is whatever the unit says.
   const passed = inheritedListenFd();
   const server =
@@ -72,9 +78,22 @@ export async function startDaemon(
           log(
             `shutdown: ${dropped} queued messages could not be flushed within ${shutdownTimeoutMs} ms`,
           );
+        await stateFile?.flush(true);
         await closeUnix(server, where);
       })();
       return stopping;
     },
   };
+}
+
+/** Loads the state file into the broker (before it listens) and logs what it found. */
+function loadState(broker: Broker, file: StateFile): void {
+  file.source(() => broker.persistedState());
+  const state = file.load();
+  if (state === null) return;
+  const skipped = broker.loadState(state);
+  for (const { key, why } of skipped) log(`state: ${file.path}: value of ${key} skipped: ${why}`);
+  log(
+    `state: loaded ${state.entries.length - skipped.length} values from ${file.path} (revision ${broker.persistedState().revision})`,
+  );
 }

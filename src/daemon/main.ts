@@ -13,6 +13,7 @@ import { intOption, parseOptions, UsageError } from '../util/args.js';
 import { packageVersion } from '../util/version.js';
 import { log, startDaemon, type RunningDaemon } from './daemon.js';
 import { DAEMON_HELP, DAEMON_OPTIONS } from './options.js';
+import { defaultStateDir } from './state-file.js';
 
 /** The start-up line that says which send buffer client sockets get. */
 function sockBufLine(sockBuf: number): string {
@@ -34,6 +35,8 @@ interface DaemonArgs {
   sockBuf: number;
   quiet: boolean;
   help: boolean;
+  /** The state folder, or null with --no-persist. */
+  stateDir: string | null;
 }
 
 /** The gid of group `name` from /etc/group (a number is taken as a gid), or a UsageError. */
@@ -89,6 +92,12 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   set('maxSubscriptionsTotal', int('max-subscriptions-total', 1));
   set('maxNames', int('max-names', 1));
   set('maxNamesPerClient', int('max-names-per-client', 1));
+  set('maxStateKeys', int('max-state-keys', 0));
+  set('maxStateValueBytes', int('max-state-value-bytes', 0));
+  set('maxStateBytes', int('max-state-bytes', 0));
+  if (values['no-persist'] === true && values['state-dir'] !== undefined)
+    throw new UsageError('give only one of --state-dir and --no-persist');
+  if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
   return {
     path: values.socket ?? defaultSocketPath(),
     access: socketAccess(values['socket-mode'], values['socket-group']),
@@ -97,6 +106,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     sockBuf: int('sock-buf', 0) ?? DAEMON_SOCK_BUF,
     quiet: values.quiet === true,
     help: values.help === true,
+    stateDir: values['no-persist'] === true ? null : (values['state-dir'] ?? defaultStateDir()),
   };
 }
 
@@ -124,6 +134,7 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
       args.quiet,
       sockBuf,
       args.access,
+      args.stateDir,
     );
   } catch (err) {
     if (err instanceof RangeError || err instanceof TypeError) {

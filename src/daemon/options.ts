@@ -118,6 +118,35 @@ export const DAEMON_OPTIONS = {
     help: 'service names one client may own or wait for (BUS_ERR_LIMIT past it)',
     default: '256',
   },
+  'state-dir': {
+    type: 'string',
+    arg: 'DIR',
+    see: 'see [Shared state](#shared-state)',
+    help: 'folder of the state file (shared-state values set with persist, written atomically)',
+    default: '$UDSBUS_STATE_DIR, $XDG_STATE_HOME/udsbus, ~/.local/state/udsbus',
+  },
+  'no-persist': {
+    type: 'boolean',
+    help: 'no state file: values set with persist last only as long as the daemon',
+  },
+  'max-state-keys': {
+    type: 'string',
+    arg: 'N',
+    help: 'shared-state keys held at once (BUS_ERR_LIMIT past it)',
+    default: '10000',
+  },
+  'max-state-value-bytes': {
+    type: 'string',
+    arg: 'BYTES',
+    help: 'bytes of one shared-state value (BUS_ERR_LIMIT past it; at most --max-frame minus 1024)',
+    default: '65536',
+  },
+  'max-state-bytes': {
+    type: 'string',
+    arg: 'BYTES',
+    help: 'bytes of all shared-state keys and values together (BUS_ERR_LIMIT past it)',
+    default: '8388608',
+  },
   'idle-timeout-ms': {
     type: 'string',
     arg: 'MS',

@@ -137,6 +137,11 @@ export interface SubFields {
   queue?: string | undefined;
   serve?: boolean | undefined;
   onSlow?: SlowPolicyValue | undefined;
+  /**
+   * Deliver the current value of every state key whose `$STATE.<key>` subject the pattern
+   * matches before any change (a watch).
+   */
+  current?: boolean | undefined;
 }
 
 export function encodeSub(sub: SubFields): Uint8Array {
@@ -144,6 +149,7 @@ export function encodeSub(sub: SubFields): Uint8Array {
   if (sub.queue !== undefined) map['queue'] = sub.queue;
   if (sub.serve === true) map['serve'] = true;
   if (sub.onSlow !== undefined) map['onSlow'] = sub.onSlow;
+  if (sub.current === true) map['current'] = true;
   return controlFrame(Op.SUB, map);
 }
 
@@ -161,6 +167,7 @@ export function decodeSub(body: Uint8Array): SubFields {
     queue: optStr(o, 'queue', 'SUB', 255),
     serve: optBool(o, 'serve', 'SUB'),
     onSlow: onSlow as SlowPolicyValue | undefined,
+    current: optBool(o, 'current', 'SUB'),
   };
 }
 

@@ -53,6 +53,11 @@ export interface StatusTotals {
    * Codes that never happened are absent.
    */
   fatalErrors: Record<string, number>;
+  /** Shared state: keys held, and bytes of all keys and values. */
+  stateKeys: number;
+  stateBytes: number;
+  /** Shared state: the revision of the last change (0: none since the store began). */
+  stateRevision: number;
 }
 
 /** The answer to the `status` control call: the daemon's figures and one page of each list. */

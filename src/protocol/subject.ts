@@ -52,3 +52,14 @@ export function subjectProblem(subject: string, allowWildcards: boolean): string
 export function isSysSubject(subject: string): boolean {
   return subject.startsWith('$SYS') && (subject.length === 4 || subject.charCodeAt(4) === 0x2e);
 }
+
+/**
+ * True for the subjects only the daemon publishes on: `$SYS` and `$SYS.…` (daemon events) and
+ * `$STATE` and `$STATE.…` (changes of shared state).
+ */
+export function isDaemonSubject(subject: string): boolean {
+  return (
+    isSysSubject(subject) ||
+    (subject.startsWith('$STATE') && (subject.length === 6 || subject.charCodeAt(6) === 0x2e))
+  );
+}

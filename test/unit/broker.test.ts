@@ -686,6 +686,10 @@ void test('status call returns clients, subjects and totals; unknown ops get UNK
       subscriptions: 3,
       subscriptionsRefused: 0,
       fatalErrors: {},
+      stateKeys: 0,
+      stateBytes: 0,
+      stateRevision: 0,
+      names: 0,
     },
   );
   assert.deepEqual(

@@ -128,7 +128,7 @@ void test('HELLO refusals: not HELLO, bad magic → HANDSHAKE; bad schema → PR
   assert.throws(() => decodeClientHello(notMap), protocolErr);
 });
 
-void test('SUB round trip with queue, serve and every onSlow policy', () => {
+void test('SUB round trip with queue, serve, every onSlow policy and current (a watch)', () => {
   const cases: SubFields[] = [
     { sid: 1, subject: 'a.b' },
     { sid: 2, subject: 'a.*', queue: 'workers' },
@@ -136,6 +136,7 @@ void test('SUB round trip with queue, serve and every onSlow policy', () => {
     { sid: 4, subject: 'x', onSlow: 'drop-oldest' },
     { sid: 5, subject: 'x', onSlow: 'drop-newest', queue: 'q' },
     { sid: 0xffffffff, subject: 'x', onSlow: 'disconnect', serve: true, queue: 'q' },
+    { sid: 6, subject: '$STATE.vol', current: true },
   ];
   for (const c of cases) {
     const b = body(encodeSub(c));
@@ -146,6 +147,7 @@ void test('SUB round trip with queue, serve and every onSlow policy', () => {
       queue: c.queue,
       serve: c.serve,
       onSlow: c.onSlow,
+      current: c.current,
     });
   }
 });

@@ -155,6 +155,21 @@ async function scenario(): Promise<Map<string, Uint8Array>> {
   a.send(out.get('call-echo')!);
   await tick();
   out.set('call-reply-echo', frame(a.frames[0]!));
+  // Shared state: client 2 sets `vol`, client 1 watches it, client 2 sets it again.
+  out.set('call-state-set', encodeCall(2, 'state.set', { key: 'vol', value: text2('0.2') }));
+  b.reset();
+  b.send(out.get('call-state-set')!);
+  await tick();
+  out.set('call-reply-state-set', frame(b.frames[0]!));
+  out.set('sub-watch-vol', encodeSub({ sid: 3, subject: '$STATE.vol', current: true }));
+  a.reset();
+  a.send(out.get('sub-watch-vol')!);
+  await tick();
+  out.set('msg-state-cur', frame(a.frames[0]!));
+  a.reset();
+  b.send(encodeCall(3, 'state.set', { key: 'vol', value: text2('0.5') }));
+  await tick();
+  out.set('msg-state-set', frame(a.frames[0]!));
   return out;
 }
 
@@ -385,6 +400,70 @@ const checks: Record<string, { prose: string[]; check: (b: Uint8Array) => void }
       assert.equal(r.ok, true);
       assert.deepEqual({ ...(r.result as object) }, { x: 1 });
     },
+  },
+};
+
+/** The fields of a state message (MSG on `$STATE.<key>`) that the examples state. */
+function stateMsg(b: Uint8Array): Record<string, unknown> {
+  const m = decodeMsg(b);
+  return {
+    sid: m.sid,
+    from: m.from,
+    subject: m.subject,
+    headers: { ...m.headers },
+    data: text(m.data),
+  };
+}
+
+checks['call-state-set'] = {
+  prose: ['`state.set`', 'call id 2', '`"vol"`', '`"0.2"`'],
+  check: (b) => {
+    const c = decodeCall(b);
+    assert.deepEqual(
+      { cid: c.cid, op: c.op, args: { ...c.args } },
+      { cid: 2, op: 'state.set', args: { key: 'vol', value: text2('0.2') } },
+    );
+  },
+};
+checks['call-reply-state-set'] = {
+  prose: ['revision 1', 'prev 0'],
+  check: (b) => {
+    const r = decodeCallReply(b);
+    assert.deepEqual(
+      [r.cid, r.ok, { ...(r.result as object) }],
+      [2, true, { revision: 1, prev: 0 }],
+    );
+  },
+};
+checks['sub-watch-vol'] = {
+  prose: ['sid 3', '`"$STATE.vol"`', '`current: true`'],
+  check: (b) => {
+    const s = decodeSub(b);
+    assert.deepEqual([s.sid, s.subject, s.current], [3, '$STATE.vol', true]);
+  },
+};
+checks['msg-state-cur'] = {
+  prose: ['sid 3', 'client 2', '`op` = `cur`', '`rev` = `1`', '"0.2"'],
+  check: (b) => {
+    assert.deepEqual(stateMsg(b), {
+      sid: 3,
+      from: 2,
+      subject: '$STATE.vol',
+      headers: { op: 'cur', rev: '1' },
+      data: '0.2',
+    });
+  },
+};
+checks['msg-state-set'] = {
+  prose: ['`op` = `set`', '`rev` = `2`', '`prev` = `1`', '"0.5"'],
+  check: (b) => {
+    assert.deepEqual(stateMsg(b), {
+      sid: 3,
+      from: 2,
+      subject: '$STATE.vol',
+      headers: { op: 'set', rev: '2', prev: '1' },
+      data: '0.5',
+    });
   },
 };
 

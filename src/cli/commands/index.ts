@@ -3,14 +3,19 @@
 import type { Command } from '../command.js';
 import { broadcast } from './broadcast.js';
 import { claim } from './claim.js';
+import { del } from './del.js';
+import { get } from './get.js';
+import { keys } from './keys.js';
 import { listen } from './listen.js';
 import { names } from './names.js';
 import { pub } from './pub.js';
 import { reply } from './reply.js';
 import { req } from './req.js';
 import { send } from './send.js';
+import { set } from './set.js';
 import { status } from './status.js';
 import { sub } from './sub.js';
+import { watch } from './watch.js';
 
 export const COMMANDS: readonly Command[] = [
   pub,
@@ -22,6 +27,11 @@ export const COMMANDS: readonly Command[] = [
   listen,
   claim,
   names,
+  set,
+  get,
+  watch,
+  del,
+  keys,
   status,
 ];
 

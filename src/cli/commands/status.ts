@@ -41,6 +41,7 @@ export function formatStatus(st: BrokerStatus, path: string): string {
   const lines = [
     `${st.server} ${st.version} (protocol ${st.protocol}) on ${escapeText(path)}, up ${duration(st.uptimeMs)}`,
     `messages: ${st.totals.msgsIn} in, ${st.totals.msgsDelivered} delivered, ${st.totals.dropped} dropped; ${st.totals.pendingRequests} requests pending`,
+    `state: ${st.totals.stateKeys} keys, ${st.totals.stateBytes} bytes, revision ${st.totals.stateRevision}`,
     `clients: ${st.clients.length}`,
   ];
   if (st.clients.length > 0) {
