@@ -47,6 +47,9 @@ export function sniff(bytes: Uint8Array): Sniffed {
 /** The HELLO a text session is given: it never sends one. */
 export const TEXT_HELLO = encodeHello(PROTOCOL_VERSION, { name: 'text' });
 
+/** Where shared-state changes are published (docs/PROTOCOL.md section 10.9). */
+const STATE_PREFIX = '$STATE.';
+
 /** How long `req` waits for a reply, ms. */
 export const TEXT_REQUEST_TIMEOUT_MS = 5000;
 
@@ -57,12 +60,16 @@ const HELP = [
   'sub PATTERN [QUEUE]        subscribe; messages arrive as MSG SUBJECT DATA',
   'unsub PATTERN|SID          end a subscription',
   'req SUBJECT [DATA]         request; answer: REPLY DATA, or -ERR',
+  'get KEY                    a shared-state value: VALUE KEY REV DATA',
+  'set KEY [DATA]             set a shared-state value: +OK REV',
+  'del KEY                    delete a shared-state value: +OK REV',
+  'watch PATTERN              current values, then changes: STATE OP KEY REV [DATA]',
   'status                     the daemon status as one JSON line',
   'quit                       close the connection',
 ].join('\n');
 
 /** What a pending call id prints when its answer arrives. */
-const Kind = { OK: 0, ECHO: 1, JSON: 2, HELP: 3, QUIT: 4, EOF: 5 } as const;
+const Kind = { OK: 0, ECHO: 1, JSON: 2, HELP: 3, QUIT: 4, EOF: 5, VALUE: 6, REVISION: 7 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
 
 /**
@@ -125,6 +132,15 @@ export class TextConn implements Conn {
       case Op.MSG: {
         const m = decodeMsg(body);
         const data = escapeBytes(m.data);
+        const op = m.headers?.['op'];
+        if (op !== undefined && m.subject.startsWith(STATE_PREFIX)) {
+          const key = m.subject.slice(STATE_PREFIX.length);
+          const rev = m.headers?.['rev'] ?? '?';
+          this.#line(
+            op === 'del' ? `STATE del ${key} ${rev}` : `STATE ${op} ${key} ${rev} ${data}`,
+          );
+          return;
+        }
         if (m.sid !== 0) this.#line(`MSG ${m.subject} ${data}`);
         else
           this.#line(
@@ -183,6 +199,15 @@ export class TextConn implements Conn {
         this.#line(data instanceof Uint8Array ? escapeBytes(data) : '');
         return;
       }
+      case Kind.VALUE: {
+        const v = r.result as { key?: string; value?: unknown; revision?: number };
+        const data = v.value instanceof Uint8Array ? escapeBytes(v.value) : '';
+        this.#line(`VALUE ${v.key ?? ''} ${v.revision ?? 0} ${data}`);
+        return;
+      }
+      case Kind.REVISION:
+        this.#line(`+OK ${(r.result as { revision?: number }).revision ?? 0}`);
+        return;
       case Kind.JSON:
         this.#line(`+OK ${JSON.stringify(r.result, jsonBytes)}`);
         return;
@@ -375,6 +400,34 @@ export class TextInput {
           this.#conn.requested();
           this.#feed(encodeReq(this.#nextReq++, TEXT_REQUEST_TIMEOUT_MS, subject, body));
         }
+        return;
+      }
+      case 'get':
+      case 'del': {
+        const key = ascii(rest).trim();
+        this.#call(
+          verb === 'get' ? Kind.VALUE : Kind.REVISION,
+          verb === 'get' ? 'state.get' : 'state.delete',
+          { key },
+        );
+        return;
+      }
+      case 'set': {
+        const [key, value] = subjectAndData(rest);
+        if (typeof value === 'string') return this.#error(ErrorCode.PROTOCOL, value);
+        if (key === null) return this.#error(ErrorCode.BAD_SUBJECT, 'usage: set KEY [DATA]');
+        this.#call(Kind.REVISION, 'state.set', { key, value });
+        return;
+      }
+      case 'watch': {
+        const pattern = ascii(rest).trim();
+        if (!isPrintable(pattern) || pattern.length + STATE_PREFIX.length > MAX_SUBJECT) {
+          return this.#error(ErrorCode.BAD_SUBJECT, 'usage: watch PATTERN');
+        }
+        const sid = this.#nextSid++;
+        this.#subs.set(sid, pattern);
+        this.#feed(encodeSub({ sid, subject: STATE_PREFIX + pattern, current: true }));
+        this.#marker(Kind.OK, String(sid));
         return;
       }
       case 'sub': {

@@ -185,3 +185,25 @@ void test(
     await c.close();
   },
 );
+
+void test(
+  'shared state from text mode: set, get, watch (current value first, then changes from the CLI), del',
+  { skip },
+  async () => {
+    assert.match(once(bus.path, 'set tm.vol 0.2\n'), /^\+OK \d+\n$/);
+    const got = once(bus.path, 'get tm.vol\nget tm.none\n').split('\n');
+    assert.match(got[0]!, /^VALUE tm\.vol \d+ 0\.2$/);
+    assert.match(got[1]!, /^-ERR BUS_ERR_NOT_FOUND state\.get tm\.none: no such key/);
+    const w = new Session(bus.path);
+    w.send('watch tm.*\n');
+    const [ok, cur] = await w.lines(2);
+    assert.match(ok!, /^\+OK \d+$/);
+    assert.match(cur!, /^STATE cur tm\.vol \d+ 0\.2$/);
+    const cli = await runCli(['set', 'tm.vol', '0.5', '-s', bus.path]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match((await w.lines(3))[2]!, /^STATE set tm\.vol \d+ 0\.5$/);
+    assert.match(once(bus.path, 'del tm.vol\n'), /^\+OK \d+\n$/);
+    assert.match((await w.lines(4))[3]!, /^STATE del tm\.vol \d+$/);
+    await w.close();
+  },
+);

@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before } from 'node:test';
 
 /** Absolute path of bin/udsbus.js. */
@@ -90,7 +90,12 @@ export class Proc {
 export class DaemonProc extends Proc {
   readonly path: string;
   constructor(path: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
-    super(['daemon', '-s', path, ...extra], env);
+    // Never the user's own state file: a private one next to the socket (or a fresh temp
+    // folder for an abstract socket), unless the test names one.
+    const stateDir = path.startsWith('@')
+      ? tempDir('udsbus-state-').dir
+      : join(dirname(path), 'state');
+    super(['daemon', '-s', path, ...extra], { UDSBUS_STATE_DIR: stateDir, ...env });
     this.path = path;
   }
 
