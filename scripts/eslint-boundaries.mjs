@@ -10,7 +10,7 @@ export const ALLOWED = {
   broker: ['broker', 'protocol'],
   transport: ['transport', 'protocol', 'node'],
   client: ['client', 'protocol', 'transport', 'node:events'],
-  daemon: ['daemon', 'broker', 'transport', 'protocol', 'util', 'node'],
+  daemon: ['daemon', 'broker', 'transport', 'protocol', 'util', 'node', 'smol-toml'],
   cli: ['cli', 'client', 'protocol', 'util', 'node'],
   util: ['util', 'node'],
 };

@@ -13,6 +13,7 @@ import { forget } from './flow-control.js';
 import { Keepalive } from './keepalive.js';
 import { onCall } from './on-call.js';
 import { dropNames } from './on-names.js';
+import { SessionPolicy, connectAllowed, type Policy } from './policy.js';
 import { onHello } from './on-hello.js';
 import { onPub } from './on-pub.js';
 import { onReq, onRes } from './on-request.js';
@@ -90,6 +91,8 @@ export class Broker {
         ErrorCode.LIMIT,
         `too many connections from uid ${uid} (limit ${perUid})`,
       );
+    } else if (!this.#connectAllowed(session)) {
+      // refused by the access policy (counted, answered at its HELLO)
     } else {
       if (uid !== undefined) {
         this.#perUid.set(uid, (this.#perUid.get(uid) ?? 0) + 1);
@@ -173,6 +176,40 @@ export class Broker {
     if (s.state !== SessionState.READY) return;
     const tooLong = s.text.push(first);
     if (tooLong !== null) core.fail(s, ErrorCode.FRAME_TOO_LARGE, tooLong);
+  }
+
+  /**
+   * Applies the access policy's connect rules to a new session and gives it its view of the
+   * policy; false when it is refused (BUS_ERR_PERMISSION in answer to its HELLO).
+   */
+  #connectAllowed(s: Session): boolean {
+    const core = this.#core;
+    const who = { uid: s.conn.peer?.uid, gid: s.conn.peer?.gid };
+    const c = connectAllowed(core.policy, who);
+    if (!c.ok) {
+      core.countDenial('connect');
+      core.options.log(`client ${s.id}: connect denied for uid ${who.uid ?? '?'} (${c.why})`);
+      core.refuseAtHello(
+        s,
+        ErrorCode.PERMISSION,
+        `connect: denied by the access policy for uid ${who.uid ?? '?'} (${c.why})`,
+      );
+      return false;
+    }
+    s.policy = new SessionPolicy(core.policy, who);
+    return true;
+  }
+
+  /**
+   * Replaces the access policy (a config reload). Connected clients keep their connection and
+   * their subscriptions; every later operation is checked against the new rules.
+   */
+  setPolicy(policy: Policy): void {
+    const core = this.#core;
+    core.policy = policy;
+    for (const s of core.sessions.values()) {
+      s.policy = new SessionPolicy(policy, { uid: s.conn.peer?.uid, gid: s.conn.peer?.gid });
+    }
   }
 
   /** The transport could not accept a connection (out of fds): counted, logged once a second. */

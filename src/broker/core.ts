@@ -2,7 +2,7 @@
 // envelope slab, counters; and the few services they all use (queue a frame, refuse one frame,
 // fail a connection, flush). Imports only protocol/ and broker/.
 
-import { ErrorCode, type WireErrorCode } from '../protocol/errors.js';
+import { BusError, ErrorCode, type WireErrorCode } from '../protocol/errors.js';
 import { encodeError } from '../protocol/control-frames.js';
 import type { Obj } from '../protocol/schema.js';
 import { daemonSender, encodeReply, type Sender } from '../protocol/delivery-frames.js';
@@ -19,6 +19,7 @@ import { Slab } from './slab.js';
 import type { Sub } from './sub.js';
 import { SubjectIndex } from './subject-index.js';
 import { NameRegistry } from './names.js';
+import { denial, type Policy, type Verb } from './policy.js';
 import { StateStore } from './state.js';
 
 /** Output of a read up to this size is written at once instead of at the end of the turn. */
@@ -60,6 +61,11 @@ export class BrokerCore {
   leavingCount = 0;
   /** SUBs refused by a subscription limit (per connection or bus-wide). */
   subsRefused = 0;
+  /** Operations the access policy refused (connections included), in all and by verb. */
+  denied = 0;
+  readonly deniedByVerb: Record<string, number> = {};
+  /** The access policy in force (replaced on a reload: Broker.setPolicy). */
+  policy: Policy;
   delivered = 0;
   dropped = 0;
   #nextMsgId = 1;
@@ -72,6 +78,7 @@ export class BrokerCore {
     this.self = daemonSender(options.self?.uid, options.self?.pid);
     this.acceptErrors = new AcceptErrors(options.clock, options.warn);
     this.names = new NameRegistry(options.maxNamesPerClient, options.maxNames);
+    this.policy = options.policy;
     this.state = new StateStore({
       maxKeys: options.maxStateKeys,
       maxValueBytes: options.maxStateValueBytes,
@@ -107,6 +114,28 @@ export class BrokerCore {
     this.push(s, frame, s.text === undefined ? priority : 255);
     const o = this.options;
     if (s.pending > o.maxQueueBytes || s.queuedMsgs > o.maxQueueMsgs) block(s, s);
+  }
+
+  /**
+   * Null when the access policy lets `s` do `verb` on `subject`; else the denial is counted and
+   * its message returned (BUS_ERR_PERMISSION, naming the operation, subject and rule).
+   */
+  deny(s: Session, verb: Verb, subject: string): string | null {
+    const rule = s.policy.denies(verb, subject);
+    if (rule === null) return null;
+    this.countDenial(verb);
+    return denial(verb, subject, rule);
+  }
+
+  /** Like deny(), for a CALL: throws the BusError. */
+  permit(s: Session, verb: Verb, subject: string): void {
+    const why = s.policy.open ? null : this.deny(s, verb, subject);
+    if (why !== null) throw new BusError(ErrorCode.PERMISSION, why, { detail: { verb, subject } });
+  }
+
+  countDenial(verb: Verb): void {
+    this.denied++;
+    this.deniedByVerb[verb] = (this.deniedByVerb[verb] ?? 0) + 1;
   }
 
   /** A non-fatal ERROR: one frame was refused; `detail` names what it answers. */

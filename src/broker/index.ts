@@ -9,3 +9,4 @@ export {
 export type { Attachable, Conn, ConnEvents } from '../protocol/conn.js';
 export { TxQueue, WHOLE_FRAME } from './tx-queue.js';
 export { SubjectIndex, Route } from './subject-index.js';
+export { OPEN_POLICY, VERBS, type Policy, type PolicyRule, type Verb } from './policy.js';

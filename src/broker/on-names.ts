@@ -15,6 +15,7 @@ export function nameCall(core: BrokerCore, s: Session, op: string, args: Args): 
   switch (op) {
     case 'name.claim': {
       const name = nameArg(args);
+      core.permit(s, 'own', name);
       const opts = {
         replace: flag(args, 'replace'),
         queue: flag(args, 'queue'),

@@ -35,6 +35,13 @@ export function onPub(
     });
     return;
   }
+  if (!s.policy.open) {
+    const why = core.deny(s, 'publish', subject);
+    if (why !== null) {
+      core.refuse(s, ErrorCode.PERMISSION, why, { op: 'PUB', subject });
+      return;
+    }
+  }
   const route = core.subs.match(subject);
   core.msgsIn++;
   if (route.empty) return;

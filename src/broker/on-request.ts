@@ -23,6 +23,14 @@ export function onReq(core: BrokerCore, s: Session, body: Uint8Array): void {
     core.reply(s, encodeReply(r.reqId, ReplyStatus.BAD_SUBJECT, 0, core.self, why), 255);
     return;
   }
+  if (!s.policy.open) {
+    const why = core.deny(s, 'request', r.subject);
+    if (why !== null) {
+      const payload = textEncoder.encode(why);
+      core.reply(s, encodeReply(r.reqId, ReplyStatus.PERMISSION, 0, core.self, payload), 255);
+      return;
+    }
+  }
   const route = core.responders.match(r.subject);
   core.msgsIn++;
   const all = route.all;

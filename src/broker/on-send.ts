@@ -14,6 +14,17 @@ const NO_SUBJECT = new Uint8Array(0);
 /** SEND from `s`. */
 export function onSend(core: BrokerCore, s: Session, body: Uint8Array): void {
   const f = decodeSend(body);
+  if (!s.policy.open) {
+    // No subject: only rules without `subjects` apply (the space keeps every pattern off).
+    const why =
+      f.to === 0
+        ? core.deny(s, 'broadcast', 'to everyone')
+        : core.deny(s, 'send', `to client ${f.to}`);
+    if (why !== null) {
+      core.refuse(s, ErrorCode.PERMISSION, why, { op: 'SEND', to: f.to });
+      return;
+    }
+  }
   const id = core.nextMsgId();
   core.msgsIn++;
   const flags = f.flags | (f.to === 0 ? Flag.BROADCAST : 0);

@@ -57,6 +57,7 @@ function stateCall(core: BrokerCore, s: Session, op: string, args: Obj): unknown
   switch (op) {
     case StateOp.SET: {
       const key = keyArg(op, args);
+      core.permit(s, 'publish', STATE_PREFIX + key);
       const value = args['value'];
       if (!(value instanceof Uint8Array) && typeof value !== 'string')
         throw argError(`${op} ${key}: value must be a byte string (or a text string)`);
@@ -75,12 +76,14 @@ function stateCall(core: BrokerCore, s: Session, op: string, args: Obj): unknown
     }
     case StateOp.GET: {
       const key = keyArg(op, args);
+      core.permit(s, 'subscribe', STATE_PREFIX + key);
       const e = store.get(key);
       if (e === undefined) throw stateNotFound(key);
       return entryMap(e, true);
     }
     case StateOp.DELETE: {
       const key = keyArg(op, args);
+      core.permit(s, 'publish', STATE_PREFIX + key);
       const change = store.delete(key, uintArg(op, args, 'ifRevision', Number.MAX_SAFE_INTEGER));
       changed(core, s, change);
       return { revision: change.revision, prev: change.prev };
@@ -89,6 +92,7 @@ function stateCall(core: BrokerCore, s: Session, op: string, args: Obj): unknown
       const pattern = textArg(op, args, 'pattern') ?? '>';
       const problem = stateKeyProblem(pattern, true);
       if (problem !== null) throw new BusError(ErrorCode.BAD_SUBJECT, `${op}: ${problem}`);
+      core.permit(s, 'subscribe', STATE_PREFIX + pattern);
       const limit = uintArg(op, args, 'limit', STATE_KEYS_PAGE_MAX) ?? STATE_KEYS_PAGE;
       if (limit < 1)
         throw argError(`${op}: limit must be an integer from 1 to ${STATE_KEYS_PAGE_MAX}`);

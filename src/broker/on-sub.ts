@@ -25,6 +25,13 @@ export function onSub(core: BrokerCore, s: Session, body: Uint8Array): void {
   }
   if (s.subs.has(f.sid))
     throw new BusError(ErrorCode.PROTOCOL, `SUB: sid ${f.sid} is already in use`);
+  if (!s.policy.open) {
+    const why = core.deny(s, f.serve === true ? 'serve' : 'subscribe', f.subject);
+    if (why !== null) {
+      core.refuse(s, ErrorCode.PERMISSION, why, detail);
+      return;
+    }
+  }
   const max = core.options.maxSubscriptions;
   if (s.subs.size >= max) {
     core.subsRefused++;

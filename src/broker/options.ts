@@ -2,6 +2,7 @@
 // Imports only protocol/ (the Clock).
 
 import { systemClock, type Clock } from '../protocol/clock.js';
+import { OPEN_POLICY, type Policy } from './policy.js';
 
 /** Limits and defaults of a broker; every field has a documented default. */
 export interface BrokerOptions {
@@ -76,6 +77,8 @@ export interface BrokerOptions {
    * (set, overwritten, deleted); the daemon then schedules a write of `Broker.persistedState()`.
    */
   onPersistChange?: () => void;
+  /** The access policy (policy.ts); default: no rules, anyone who can open the socket connects. */
+  policy?: Policy;
   /** Version string reported in HELLO and status. */
   serverVersion?: string;
   /** Lifecycle log lines (connect, disconnect, errors). */
@@ -138,6 +141,7 @@ export interface ResolvedOptions extends Limits {
   clock: Clock;
   schedule: (fn: () => void) => void;
   self: { uid: number; pid: number } | undefined;
+  policy: Policy;
   onPersistChange: () => void;
   /** Flow-control window in bytes (0 = off): flowWindowBytes clamped to maxQueueBytes. */
   window: number;
@@ -160,6 +164,7 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     clock,
     schedule: options.schedule ?? defer,
     self: options.self,
+    policy: options.policy ?? OPEN_POLICY,
     onPersistChange: options.onPersistChange ?? (() => undefined),
     maxStateValueBytes: Math.max(
       0,

@@ -9,6 +9,9 @@ import { UNKNOWN_ID, type Sender } from '../protocol/delivery-frames.js';
 import { FlowState } from './flow-control.js';
 import type { Sub } from './sub.js';
 import type { TextInput } from './text-mode.js';
+import { OPEN_POLICY, SessionPolicy } from './policy.js';
+
+const OPEN_SESSION = new SessionPolicy(OPEN_POLICY, { uid: undefined, gid: undefined });
 import { TxQueue, WHOLE_FRAME } from './tx-queue.js';
 import { WriteBatch } from './write-batch.js';
 
@@ -28,6 +31,8 @@ export class Session {
   text: TextInput | undefined = undefined;
   /** The first byte of a connection, kept until the second tells text from binary (sniff). */
   firstByte: Uint8Array | undefined = undefined;
+  /** The access policy as it applies to this client (set at attach). */
+  policy: SessionPolicy = OPEN_SESSION;
   /** The first bytes have told text from binary. */
   sniffed = false;
   readonly decoder: FrameDecoder;

@@ -99,6 +99,8 @@ export function brokerStatus(core: BrokerCore, args: StatusArgs = {}): BrokerSta
       subscriptions: core.subscriptionCount,
       subscriptionsRefused: core.subsRefused,
       names: core.names.size,
+      denied: core.denied,
+      deniedByVerb: { ...core.deniedByVerb },
       stateKeys: core.state.size,
       stateBytes: core.state.bytes,
       stateRevision: core.state.revision,

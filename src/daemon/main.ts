@@ -14,6 +14,43 @@ import { packageVersion } from '../util/version.js';
 import { log, startDaemon, type RunningDaemon } from './daemon.js';
 import { DAEMON_HELP, DAEMON_OPTIONS } from './options.js';
 import { defaultStateDir } from './state-file.js';
+import { ConfigError, loadConfig, resolvePolicy } from './config.js';
+
+/**
+ * SIGHUP: reads the config file again. The access policy changes at once (every later
+ * operation is checked against it); other changed options are named in the log as needing a
+ * restart. An invalid file changes nothing, and the log says why.
+ */
+function reload(
+  file: string,
+  argv: readonly string[],
+  running: DaemonArgs,
+  daemon: RunningDaemon,
+): void {
+  let next: DaemonArgs;
+  try {
+    next = parseDaemonArgs(argv);
+  } catch (err) {
+    const why = err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message;
+    log(`SIGHUP: ${file} not applied, the running config stays: ${why}`);
+    return;
+  }
+  daemon.broker.setPolicy(next.options.policy!);
+  const changed: string[] = [];
+  const a = { ...running.options, policy: undefined };
+  const b = { ...next.options, policy: undefined };
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const k = key as keyof typeof a;
+    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) changed.push(key);
+  }
+  if (next.path !== running.path) changed.push('socket');
+  if (next.access.mode !== running.access.mode || next.access.gid !== running.access.gid)
+    changed.push('socket-mode/socket-group');
+  log(
+    `SIGHUP: reloaded ${file}: access policy applied (${next.options.policy!.rules.length} rules)` +
+      (changed.length > 0 ? `; needs a restart to apply: ${changed.join(', ')}` : ''),
+  );
+}
 
 /** The start-up line that says which send buffer client sockets get. */
 function sockBufLine(sockBuf: number): string {
@@ -37,6 +74,10 @@ interface DaemonArgs {
   help: boolean;
   /** The state folder, or null with --no-persist. */
   stateDir: string | null;
+  /** The config file read (--config), if any: SIGHUP reloads it. */
+  configFile: string | undefined;
+  /** --check-config FILE: check it and exit. */
+  checkConfig: string | undefined;
 }
 
 /** The gid of group `name` from /etc/group (a number is taken as a gid), or a UsageError. */
@@ -67,9 +108,54 @@ function socketAccess(mode: string | undefined, group: string | undefined): Sock
   return { mode: m, gid: group === undefined ? undefined : groupId(group) };
 }
 
+const EMPTY_ARGS: DaemonArgs = {
+  path: '',
+  access: { mode: 0o600, gid: undefined },
+  options: {},
+  shutdownTimeout: 0,
+  sockBuf: 0,
+  quiet: false,
+  help: false,
+  stateDir: null,
+  configFile: undefined,
+  checkConfig: undefined,
+};
+
+/** `--check-config FILE`: 0 and one line when valid, 1 and every problem when not. */
+function checkConfigFile(file: string): number {
+  try {
+    const c = loadConfig(file);
+    resolvePolicy(c.policy, false, 0);
+    // Every value as the daemon would take it (ranges, socket mode, group names).
+    parseDaemonArgs(['--config', file]);
+    process.stdout.write(
+      `${file}: ok (${Object.keys(c.options).length} daemon options, ${c.policy.rules.length} policy rules)\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`udsbus daemon: ${file}: ${err.message}\n`);
+      return 1;
+    }
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) process.stderr.write(`udsbus daemon: ${file}: ${p}\n`);
+    return 1;
+  }
+}
+
 /** Parses and checks `udsbus daemon` arguments; throws UsageError. */
 export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   const { values } = parseOptions(argv, DAEMON_OPTIONS, false);
+  const checkConfig = values['check-config'];
+  if (checkConfig !== undefined) {
+    return { ...EMPTY_ARGS, checkConfig, help: values.help === true };
+  }
+  // The file's [daemon] values fill in what the command line did not give.
+  const config = values.config === undefined ? undefined : loadConfig(values.config);
+  for (const [key, v] of Object.entries(config?.options ?? {})) {
+    const k = key as keyof typeof values;
+    if (values[k] === undefined) (values as Record<string, unknown>)[k] = v;
+  }
   const int = (name: keyof typeof DAEMON_OPTIONS, min: number): number | undefined => {
     const v = values[name];
     return typeof v === 'string' ? intOption(v, `--${name}`, min) : undefined;
@@ -98,9 +184,18 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   if (values['no-persist'] === true && values['state-dir'] !== undefined)
     throw new UsageError('give only one of --state-dir and --no-persist');
   if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
+  const path = values.socket ?? defaultSocketPath();
+  const access = socketAccess(values['socket-mode'], values['socket-group']);
+  options.policy = resolvePolicy(
+    config?.policy ?? { connect: undefined, rules: [] },
+    !path.startsWith('@') && access.mode !== 0o600,
+    process.getuid?.() ?? 0,
+  );
   return {
-    path: values.socket ?? defaultSocketPath(),
-    access: socketAccess(values['socket-mode'], values['socket-group']),
+    path,
+    access,
+    configFile: values.config,
+    checkConfig: undefined,
     options,
     shutdownTimeout: int('shutdown-timeout', 1) ?? 5000,
     sockBuf: int('sock-buf', 0) ?? DAEMON_SOCK_BUF,
@@ -116,6 +211,10 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
   try {
     args = parseDaemonArgs(argv);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(`udsbus daemon: config: ${p}\n`);
+      return 2;
+    }
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`udsbus daemon: ${err.message}\nRun 'udsbus daemon --help' for usage.\n`);
     return 2;
@@ -124,6 +223,7 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
     process.stdout.write(DAEMON_HELP);
     return 0;
   }
+  if (args.checkConfig !== undefined) return checkConfigFile(args.checkConfig);
   const { path, shutdownTimeout, sockBuf } = args;
   let daemon: RunningDaemon;
   try {
@@ -167,6 +267,10 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (args.configFile !== undefined) {
+      const file = args.configFile;
+      process.on('SIGHUP', () => reload(file, argv, args, daemon));
+    }
     // Only now say we listen: whoever waits for this line may signal at once, and a SIGTERM
     // before the handlers above exist would kill the process without a graceful stop.
     const how = daemon.activated ? ', socket passed by systemd' : '';

@@ -5,6 +5,18 @@ import { formatOptions, type OptionSpecs } from '../util/args.js';
 
 /** Every `udsbus daemon` option, with its help line and default. */
 export const DAEMON_OPTIONS = {
+  config: {
+    type: 'string',
+    short: 'c',
+    arg: 'FILE',
+    see: 'see [Config file](#config-file)',
+    help: 'read options and the access policy from FILE (TOML); options given here win; SIGHUP reloads it',
+  },
+  'check-config': {
+    type: 'string',
+    arg: 'FILE',
+    help: 'check FILE (TOML) and exit: 0 when it is valid, 1 with every problem named',
+  },
   socket: {
     type: 'string',
     short: 's',

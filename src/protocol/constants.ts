@@ -57,6 +57,8 @@ export const ReplyStatus = {
   BAD_SUBJECT: 4,
   /** Nobody answered before the request's timeoutMs; the payload is a UTF-8 message. */
   TIMEOUT: 5,
+  /** The access policy does not let the requester make this request; the payload says why. */
+  PERMISSION: 6,
 } as const;
 export type ReplyStatusValue = (typeof ReplyStatus)[keyof typeof ReplyStatus];
 
@@ -67,6 +69,7 @@ export const REPLY_STATUS_ERRORS: Readonly<Record<number, ErrorCodeValue>> = {
   [ReplyStatus.RESPONDER_GONE]: ErrorCode.RESPONDER_GONE,
   [ReplyStatus.BAD_SUBJECT]: ErrorCode.BAD_SUBJECT,
   [ReplyStatus.TIMEOUT]: ErrorCode.TIMEOUT,
+  [ReplyStatus.PERMISSION]: ErrorCode.PERMISSION,
 };
 
 /** RES status byte (responder to daemon). */

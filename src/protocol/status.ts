@@ -47,6 +47,9 @@ export interface StatusTotals {
   subscriptionsRefused: number;
   /** Service names owned now (`name.list` lists them). */
   names: number;
+  /** Operations the access policy refused, connections included; and by verb (absent: none). */
+  denied: number;
+  deniedByVerb: Record<string, number>;
   /**
    * Connections the daemon ended with a fatal ERROR, by code (BUS_ERR_HANDSHAKE for a missing
    * or slow HELLO, BUS_ERR_FRAME_TOO_LARGE, BUS_ERR_PROTOCOL, BUS_ERR_SLOW_CONSUMER, ...).

@@ -690,6 +690,8 @@ void test('status call returns clients, subjects and totals; unknown ops get UNK
       stateBytes: 0,
       stateRevision: 0,
       names: 0,
+      denied: 0,
+      deniedByVerb: {},
     },
   );
   assert.deepEqual(
