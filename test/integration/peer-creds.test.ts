@@ -44,9 +44,9 @@ void test(
   async () => {
     const tmp = tempDir();
     chmodSync(tmp.dir, 0o755);
-    const d = await DaemonProc.start(join(tmp.dir, 'bus.sock'));
+    // A shared bus: uid 65534 may open the socket, and the default policy lets it connect.
+    const d = await DaemonProc.start(join(tmp.dir, 'bus.sock'), ['--socket-mode', '0666']);
     try {
-      chmodSync(d.path, 0o666); // let uid 65534 connect to root's socket
       const watcher = await connect({ path: d.path, reconnect: false });
       const script = `
         import('${new URL('../../src/client/index.js', import.meta.url).href}').then(async ({ connect }) => {
