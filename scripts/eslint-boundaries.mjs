@@ -1,6 +1,8 @@
 // Import boundaries of src/ as allow-lists: each folder names what it may import (its own files,
 // other src/ folders, packages, node: modules); everything else is an error, and so is a dynamic
-// import() anywhere in src/. Used by eslint.config.js and by test/unit/lint-boundaries.test.ts.
+// import() anywhere in src/. examples/ may import only the public client API
+// (src/client/index.ts), node: modules and other files of examples/.
+// Used by eslint.config.js and by test/unit/lint-boundaries.test.ts.
 import { builtinModules } from 'node:module';
 import { dirname, relative, resolve, sep } from 'node:path';
 
@@ -14,6 +16,9 @@ export const ALLOWED = {
   cli: ['cli', 'client', 'protocol', 'util', 'node'],
   util: ['util', 'node'],
 };
+
+/** What examples/ may import besides node: modules and its own files: the client's public API. */
+export const EXAMPLES_MAY_IMPORT = 'src/client/index.js';
 
 const builtins = new Set(builtinModules);
 
@@ -46,14 +51,55 @@ function allows(list, t) {
   return list.includes(t.name);
 }
 
+/** True when `file` lies inside the folder `root`. */
+function inside(root, file) {
+  const rel = relative(root, file);
+  return rel !== '' && !rel.startsWith('..');
+}
+
+/** The checks for a file of examples/: the public client API, node: modules, examples/ files. */
+function examplesRule(context, root) {
+  const api = resolve(root, EXAMPLES_MAY_IMPORT);
+  const exRoot = resolve(root, 'examples');
+  const check = (node) => {
+    if (node.source === null || node.source === undefined) return;
+    if (node.source.type !== 'Literal' || typeof node.source.value !== 'string') return;
+    const spec = node.source.value;
+    let ok;
+    if (spec.startsWith('.') || spec.startsWith('/')) {
+      const abs = resolve(dirname(context.filename), spec);
+      ok = abs === api || inside(exRoot, abs);
+    } else {
+      ok = spec.startsWith('node:') || builtins.has(spec.split('/')[0]);
+    }
+    if (!ok) {
+      context.report({
+        node: node.source,
+        message: `examples/ may not import ${spec}; it may import ${EXAMPLES_MAY_IMPORT} (the public client API), node: modules and examples/ files`,
+      });
+    }
+  };
+  return {
+    ImportDeclaration: check,
+    ExportNamedDeclaration: check,
+    ExportAllDeclaration: check,
+    ImportExpression(node) {
+      context.report({ node, message: 'no dynamic import() in examples/: import statically' });
+    },
+  };
+}
+
 const rule = {
   meta: {
     type: 'problem',
-    docs: { description: 'each folder of src/ imports only what its allow-list names' },
+    docs: {
+      description: 'each folder of src/ (and examples/) imports only what its allow-list names',
+    },
     schema: [],
   },
   create(context) {
     const file = context.filename;
+    if (inside(resolve(context.cwd, 'examples'), file)) return examplesRule(context, context.cwd);
     const srcRoot = resolve(context.cwd, 'src');
     const folder = srcFolder(srcRoot, file);
     if (folder === null) return {};
@@ -88,10 +134,10 @@ const rule = {
   },
 };
 
-/** The plugin and the config block that turns the rule on for src/. */
+/** The plugin and the config block that turns the rule on for src/ and examples/. */
 export const boundaries = [
   {
-    files: ['src/**/*.ts'],
+    files: ['src/**/*.ts', 'examples/**/*.ts'],
     plugins: { udsbus: { rules: { 'import-boundaries': rule } } },
     rules: { 'udsbus/import-boundaries': 'error' },
   },

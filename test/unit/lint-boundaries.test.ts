@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-async function lint(folder: string, code: string): Promise<string[]> {
+async function lint(folder: string, code: string, top = 'src'): Promise<string[]> {
   const mod = (await import(new URL('scripts/eslint-boundaries.mjs', `file://${root}`).href)) as {
     boundaries: ESLint.Options['overrideConfig'][];
   };
@@ -21,7 +21,7 @@ async function lint(folder: string, code: string): Promise<string[]> {
       ...(mod.boundaries as never[]),
     ],
   });
-  const [result] = await eslint.lintText(code, { filePath: `${root}src/${folder}/fixture.ts` });
+  const [result] = await eslint.lintText(code, { filePath: `${root}${top}/${folder}/fixture.ts` });
   return result!.messages.map((m) => m.message);
 }
 
@@ -104,3 +104,33 @@ for (const [folder, code] of allowed) {
     assert.deepEqual(await lint(folder, code), []);
   });
 }
+
+// examples/ use the library as a user would: the public client API and node: modules only.
+const examplesRejected: [string, RegExp][] = [
+  ["import { Broker } from '../../src/broker/index.js';", /examples\/ may not import/],
+  ["import { Client } from '../../src/client/client.js';", /examples\/ may not import/],
+  ["import { encodeCbor } from '../../src/protocol/cbor.js';", /examples\/ may not import/],
+  ["import { connect } from 'udsbus';", /examples\/ may not import udsbus/],
+  ["import { decode } from 'cborg';", /examples\/ may not import cborg/],
+  ["import { x } from '../../test/helpers/processes.js';", /examples\/ may not import/],
+  ["const m = await import('node:fs');", /no dynamic import\(\) in examples/],
+];
+
+for (const [code, why] of examplesRejected) {
+  void test(`examples/: rejects ${code}`, async () => {
+    const messages = await lint('demo', code, 'examples');
+    assert.equal(messages.length, 1, messages.join('; '));
+    assert.match(messages[0]!, why);
+  });
+}
+
+void test('examples/: allows the client API, node: modules and examples/ files', async () => {
+  const code = [
+    "import { connect, EventBus } from '../../src/client/index.js';",
+    "import { createServer } from 'node:http';",
+    "import { readFileSync } from 'fs';",
+    "import { helper } from './helper.js';",
+    "import { other } from '../other/thing.js';",
+  ].join('\n');
+  assert.deepEqual(await lint('demo', code, 'examples'), []);
+});
