@@ -139,7 +139,11 @@ async function main(): Promise<void> {
         { level: 'info', tag: NAME, msg: `owner of ${NAME}, pid ${process.pid}` },
         self(),
       );
-      process.stderr.write(`logd: owner of ${NAME}, writing ${escapeLine(file.path)}\n`);
+      // Announced once the daemon has the security.> subscription: from then on nothing is missed.
+      client.flush().then(
+        () => process.stderr.write(`logd: owner of ${NAME}, writing ${escapeLine(file.path)}\n`),
+        () => undefined,
+      );
     } else {
       events.off('security.>', onSecurity);
       process.stderr.write(`logd: no longer the owner of ${NAME}\n`);

@@ -21,6 +21,11 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
+/** Absolute path of a built example program, e.g. example('logd/logd.js'). */
+export function example(file: string): string {
+  return new URL(`../../examples/${file}`, import.meta.url).pathname;
+}
+
 /** A spawned process with its output collected as it comes. */
 export class Proc {
   readonly child: ChildProcessWithoutNullStreams;
@@ -29,8 +34,9 @@ export class Proc {
   readonly exited: Promise<number | null>;
   #waiters: (() => void)[] = [];
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+  /** Runs `node SCRIPT ...args`; SCRIPT is bin/udsbus.js unless given. */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, script = BIN) {
+    this.child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env } });
     live.add(this.child);
     this.child.on('close', () => live.delete(this.child));
     this.child.stdout.setEncoding('utf8');
@@ -115,13 +121,13 @@ export class DaemonProc extends Proc {
   }
 }
 
-/** Runs a CLI command to completion. */
+/** Runs a CLI command (bin/udsbus.js, or `options.script`) to completion. */
 export function runCli(
   args: string[],
-  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; script?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
-  const p = new Proc(args, options.env);
+  const p = new Proc(args, options.env, options.script);
   p.child.stdin.end(options.input ?? '');
   return p.exit(options.timeoutMs ?? 10_000).then((code) => ({
     code,
