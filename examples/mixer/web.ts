@@ -69,18 +69,18 @@ function reply(res: ServerResponse, status: number, body: string, type = 'text/p
   res.end(body);
 }
 
+/** The request body as text, or undefined past MAX_BODY bytes (the rest is read and dropped). */
 function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        resolve(undefined);
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= MAX_BODY) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () =>
+      resolve(size > MAX_BODY ? undefined : Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', reject);
   });
 }
