@@ -7,6 +7,7 @@ import { del } from './del.js';
 import { get } from './get.js';
 import { keys } from './keys.js';
 import { listen } from './listen.js';
+import { monitor } from './monitor.js';
 import { names } from './names.js';
 import { pub } from './pub.js';
 import { reply } from './reply.js';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   listen,
   claim,
   names,
+  monitor,
   set,
   get,
   watch,
