@@ -21,9 +21,9 @@ const bus = daemonPerFile();
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 void test('a monitor sees publishes, requests, replies, direct messages and broadcasts; delivery goes on', async () => {
-  const [mon, a, b] = await Promise.all(
-    ['mon', 'a', 'b'].map((name) => connect({ path: bus.path, reconnect: false, name })),
-  );
+  const open = (name: string): ReturnType<typeof connect> =>
+    connect({ path: bus.path, reconnect: false, name });
+  const [mon, a, b] = await Promise.all([open('mon'), open('a'), open('b')]);
   const seen: Msg[] = [];
   mon.subscribe('>', (m) => void seen.push(m), { monitor: true });
   const got: string[] = [];
@@ -124,3 +124,25 @@ void test(
     }
   },
 );
+
+void test('udsbus check: OK and exit 0 with a daemon, DOWN and exit 2 without', async () => {
+  const ok = await runCli([
+    'check',
+    '--max-drops-per-min',
+    '1000',
+    '--interval',
+    '100',
+    '-s',
+    bus.path,
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(
+    ok.stdout,
+    /^OK: udsbus \S+, up \d+ s, \d+ clients, \d+ dropped in all, \d+ drops\/min, largest queue \d+ bytes\n$/,
+  );
+  const tmp = tempDir();
+  const down = await runCli(['check', '-s', join(tmp.dir, 'none.sock')]);
+  assert.equal(down.code, 2);
+  assert.match(down.stdout, /^DOWN: no udsbus daemon at .*none\.sock/);
+  tmp.cleanup();
+});

@@ -2,6 +2,7 @@
 
 import type { Command } from '../command.js';
 import { broadcast } from './broadcast.js';
+import { check } from './check.js';
 import { claim } from './claim.js';
 import { del } from './del.js';
 import { get } from './get.js';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   claim,
   names,
   monitor,
+  check,
   set,
   get,
   watch,
