@@ -235,6 +235,7 @@ export class Client extends EventEmitter {
       onSlow: options.onSlow,
       maxBuffered,
       current,
+      monitor: options.monitor,
       callback,
       unsubscribe: (s) => {
         this.#registry.remove(s.sid);

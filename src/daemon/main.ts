@@ -11,7 +11,7 @@ import { SOCKET_MODES, type SocketAccess } from '../transport/unix-server.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
 import { intOption, parseOptions, UsageError } from '../util/args.js';
 import { packageVersion } from '../util/version.js';
-import { log, startDaemon, type RunningDaemon } from './daemon.js';
+import { log, startDaemon, type Preload, type RunningDaemon } from './daemon.js';
 import { DAEMON_HELP, DAEMON_OPTIONS } from './options.js';
 import { defaultStateDir } from './state-file.js';
 import { ConfigError, loadConfig, resolvePolicy } from './config.js';
@@ -78,6 +78,8 @@ interface DaemonArgs {
   configFile: string | undefined;
   /** --check-config FILE: check it and exit. */
   checkConfig: string | undefined;
+  /** The config file's [[preload]] values. */
+  preload: Preload[];
 }
 
 /** The gid of group `name` from /etc/group (a number is taken as a gid), or a UsageError. */
@@ -119,6 +121,7 @@ const EMPTY_ARGS: DaemonArgs = {
   stateDir: null,
   configFile: undefined,
   checkConfig: undefined,
+  preload: [],
 };
 
 /** `--check-config FILE`: 0 and one line when valid, 1 and every problem when not. */
@@ -129,7 +132,7 @@ function checkConfigFile(file: string): number {
     // Every value as the daemon would take it (ranges, socket mode, group names).
     parseDaemonArgs(['--config', file]);
     process.stdout.write(
-      `${file}: ok (${Object.keys(c.options).length} daemon options, ${c.policy.rules.length} policy rules)\n`,
+      `${file}: ok (${Object.keys(c.options).length} daemon options, ${c.policy.rules.length} policy rules, ${c.preload.length} preloaded values)\n`,
     );
     return 0;
   } catch (err) {
@@ -196,6 +199,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     access,
     configFile: values.config,
     checkConfig: undefined,
+    preload: config?.preload ?? [],
     options,
     shutdownTimeout: int('shutdown-timeout', 1) ?? 5000,
     sockBuf: int('sock-buf', 0) ?? DAEMON_SOCK_BUF,
@@ -235,6 +239,7 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
       sockBuf,
       args.access,
       args.stateDir,
+      args.preload,
     );
   } catch (err) {
     if (err instanceof RangeError || err instanceof TypeError) {

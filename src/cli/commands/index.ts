@@ -2,11 +2,13 @@
 
 import type { Command } from '../command.js';
 import { broadcast } from './broadcast.js';
+import { check } from './check.js';
 import { claim } from './claim.js';
 import { del } from './del.js';
 import { get } from './get.js';
 import { keys } from './keys.js';
 import { listen } from './listen.js';
+import { monitor } from './monitor.js';
 import { names } from './names.js';
 import { pub } from './pub.js';
 import { reply } from './reply.js';
@@ -27,6 +29,8 @@ export const COMMANDS: readonly Command[] = [
   listen,
   claim,
   names,
+  monitor,
+  check,
   set,
   get,
   watch,
