@@ -1,5 +1,6 @@
 // mixer: the daemon of the mixer example, after Mixologist's mixd. It owns the defaults (seeds
-// `mixer.volume` and `mixer.programs` when they are missing, again after a deletion), repairs
+// `mixer.volume` and `mixer.programs` when they are missing; after a deletion it writes the last
+// good volume back, or an empty list), repairs
 // values written around the rules (`udsbus set mixer.volume 7` becomes 1, a non-number goes back
 // to the last good volume, a bad program list is cleaned), and answers requests on the name
 // `mixer` for clients that do not speak compare-and-set: `@mixer.get`, `@mixer.set V`,
