@@ -97,9 +97,12 @@ async function main(): Promise<void> {
   let tail = Promise.resolve();
   type Origin = Pick<Msg, 'from' | 'uid' | 'pid'>;
   const record = (r: LogRequest, m: Origin): Promise<void> => {
+    // A Msg reads its fields from the received bytes: take them now, not after waiting.
+    const { from: id, uid, pid } = m;
+    const time = new Date();
     const done = tail.then(async () => {
-      const name = await names.of(m.from);
-      file.write(formatRecord(new Date(), r, { id: m.from, name, uid: m.uid, pid: m.pid }));
+      const name = await names.of(id);
+      file.write(formatRecord(time, r, { id, name, uid, pid }));
     });
     tail = done.catch((err: unknown) => {
       process.stderr.write(`logd: cannot write ${file.path}: ${(err as Error).message}\n`);

@@ -1,11 +1,11 @@
 // mixer: the daemon of the mixer example, after Mixologist's mixd. It owns the defaults (seeds
-// `mixer.volume` and `mixer.programs` when they are missing; after a deletion it writes the last
-// good volume back, or an empty list), repairs
-// values written around the rules (`udsbus set mixer.volume 7` becomes 1, a non-number goes back
-// to the last good volume, a bad program list is cleaned), and answers requests on the name
-// `mixer` for clients that do not speak compare-and-set: `@mixer.get`, `@mixer.set V`,
-// `@mixer.shift D`, `@mixer.add-program NAME`, `@mixer.remove-program NAME`, each replying with
-// the state as JSON. The CLI and the web page change the state themselves, by compare-and-set.
+// `mixer.volume` and `mixer.programs` when they are missing; after a deletion it writes back the
+// last good volume, or an empty list), repairs values written around the rules (`udsbus set
+// mixer.volume 7` becomes 1, a non-number goes back to the last good volume, a bad program list
+// is cleaned), and answers requests on the name `mixer` for clients that do not speak
+// compare-and-set: `@mixer.get`, `@mixer.set V`, `@mixer.shift D`, `@mixer.add-program NAME`,
+// `@mixer.remove-program NAME`, each replying with the state as JSON. The CLI and the web page
+// change the state themselves, by compare-and-set.
 //
 //   node dist/examples/mixer/mixer.js [-s SOCKET]
 //
