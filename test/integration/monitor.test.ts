@@ -146,3 +146,26 @@ void test('udsbus check: OK and exit 0 with a daemon, DOWN and exit 2 without', 
   assert.match(down.stdout, /^DOWN: no udsbus daemon at .*none\.sock/);
   tmp.cleanup();
 });
+
+void test('udsbus top: a table per refresh when stdout is not a terminal; on a terminal, b sorts and q quits', async () => {
+  const plain = await runCli(['top', '--count', '2', '--interval', '100', '-s', bus.path]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(
+    plain.stdout.match(/^ID +NAME +UID +PID +IN\/S +OUT\/S +QUEUED +DROPPED +SUBS$/gm)?.length,
+    2,
+  );
+  assert.match(plain.stdout, /^\d+ +udsbus top +\d+ +\d+ /m);
+  if (!hasCommand('script')) return; // util-linux's script gives top a terminal
+  const bin = new URL('../../../bin/udsbus.js', import.meta.url).pathname;
+  const tty = spawnSync(
+    '/bin/sh',
+    [
+      '-c',
+      `(sleep 1; printf b; sleep 0.5; printf q) | script -qfc "${process.execPath} ${bin} top -s ${bus.path}" /dev/null`,
+    ],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
+  assert.equal(tty.status, 0, tty.stderr);
+  assert.match(tty.stdout, /sorted by queue/);
+  assert.ok(tty.stdout.includes('\u001b[?1049l'), 'the screen is restored');
+});

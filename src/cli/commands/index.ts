@@ -17,6 +17,7 @@ import { send } from './send.js';
 import { set } from './set.js';
 import { status } from './status.js';
 import { sub } from './sub.js';
+import { top } from './top.js';
 import { watch } from './watch.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   names,
   monitor,
   check,
+  top,
   set,
   get,
   watch,
