@@ -251,7 +251,8 @@ export class Broker {
    */
   startTimer(spec: TimerSpec): TimerInfo {
     const problem = subjectProblem(spec.subject, false);
-    if (problem !== null) throw new BusError(ErrorCode.BAD_SUBJECT, `timer ${spec.name}: ${problem}`);
+    if (problem !== null)
+      throw new BusError(ErrorCode.BAD_SUBJECT, `timer ${spec.name}: ${problem}`);
     return this.#core.timers.start(spec, this.#core.options.self?.uid);
   }
 

@@ -5,7 +5,10 @@
 // docs/PROTOCOL.md section 10.12. Imports only protocol/.
 
 import type { Clock, TimerHandle } from '../protocol/clock.js';
+import type { TimerInfo } from '../protocol/commands.js';
 import { BusError, ErrorCode } from '../protocol/errors.js';
+
+export type { TimerInfo } from '../protocol/commands.js';
 
 /** What starts a timer. */
 export interface TimerSpec {
@@ -16,20 +19,6 @@ export interface TimerSpec {
   subject: string;
   /** Ticks in all (0: until stopped). */
   count: number;
-}
-
-/** A timer as `timer.ls` lists it. */
-export interface TimerInfo extends TimerSpec {
-  /** Ticks published so far. */
-  sent: number;
-  /** Ticks not sent because they were more than an interval late. */
-  skipped: number;
-  /** The latest a tick was sent after its due time, ms. */
-  maxLateMs: number;
-  /** When the timer started (tick N is due at startedAt + N × intervalMs), ms since the epoch. */
-  startedAt: number;
-  /** The sequence number of the next tick. */
-  next: number;
 }
 
 /** One tick, as handed to the publisher. */

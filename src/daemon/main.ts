@@ -11,7 +11,8 @@ import { SOCKET_MODES, type SocketAccess } from '../transport/unix-server.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
 import { intOption, parseOptions, UsageError } from '../util/args.js';
 import { packageVersion } from '../util/version.js';
-import { log, startDaemon, type RunningDaemon } from './daemon.js';
+import { log, startDaemon, type DaemonStartup, type RunningDaemon } from './daemon.js';
+import { DEFAULT_MAX_SOURCES } from './sources/sources.js';
 import { DAEMON_HELP, DAEMON_OPTIONS } from './options.js';
 import { defaultStateDir } from './state-file.js';
 import { ConfigError, loadConfig, resolvePolicy } from './config.js';
@@ -44,6 +45,8 @@ function reload(
     if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) changed.push(key);
   }
   if (next.path !== running.path) changed.push('socket');
+  if (JSON.stringify(next.startup) !== JSON.stringify(running.startup))
+    changed.push('[[source]]/[[timer]]/max-sources');
   if (next.access.mode !== running.access.mode || next.access.gid !== running.access.gid)
     changed.push('socket-mode/socket-group');
   log(
@@ -78,6 +81,8 @@ interface DaemonArgs {
   configFile: string | undefined;
   /** --check-config FILE: check it and exit. */
   checkConfig: string | undefined;
+  /** Event sources and timers of the config file, and the most sources (--max-sources). */
+  startup: DaemonStartup;
 }
 
 /** The gid of group `name` from /etc/group (a number is taken as a gid), or a UsageError. */
@@ -119,6 +124,7 @@ const EMPTY_ARGS: DaemonArgs = {
   stateDir: null,
   configFile: undefined,
   checkConfig: undefined,
+  startup: { sources: [], timers: [], maxSources: DEFAULT_MAX_SOURCES },
 };
 
 /** `--check-config FILE`: 0 and one line when valid, 1 and every problem when not. */
@@ -181,6 +187,8 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   set('maxStateKeys', int('max-state-keys', 0));
   set('maxStateValueBytes', int('max-state-value-bytes', 0));
   set('maxStateBytes', int('max-state-bytes', 0));
+  set('maxTimers', int('max-timers', 0));
+  set('minTimerIntervalMs', int('min-timer-interval-ms', 1));
   if (values['no-persist'] === true && values['state-dir'] !== undefined)
     throw new UsageError('give only one of --state-dir and --no-persist');
   if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
@@ -202,6 +210,11 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     quiet: values.quiet === true,
     help: values.help === true,
     stateDir: values['no-persist'] === true ? null : (values['state-dir'] ?? defaultStateDir()),
+    startup: {
+      sources: config?.sources ?? [],
+      timers: config?.timers ?? [],
+      maxSources: int('max-sources', 0) ?? DEFAULT_MAX_SOURCES,
+    },
   };
 }
 
@@ -235,6 +248,7 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
       sockBuf,
       args.access,
       args.stateDir,
+      args.startup,
     );
   } catch (err) {
     if (err instanceof RangeError || err instanceof TypeError) {
