@@ -42,6 +42,7 @@ export function formatStatus(st: BrokerStatus, path: string): string {
     `${st.server} ${st.version} (protocol ${st.protocol}) on ${escapeText(path)}, up ${duration(st.uptimeMs)}`,
     `messages: ${st.totals.msgsIn} in, ${st.totals.msgsDelivered} delivered, ${st.totals.dropped} dropped; ${st.totals.pendingRequests} requests pending`,
     `state: ${st.totals.stateKeys} keys, ${st.totals.stateBytes} bytes, revision ${st.totals.stateRevision}`,
+    `timers: ${st.totals.timers ?? 0}, event sources: ${st.totals.sources ?? 0}`,
     `clients: ${st.clients.length}`,
   ];
   if (st.clients.length > 0) {
