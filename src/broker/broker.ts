@@ -269,6 +269,27 @@ export class Broker {
     return this.#core.state.load(state, this.#core.self);
   }
 
+  /**
+   * Sets each value whose key has none yet (the config file's `[[preload]]`, after the state
+   * file was loaded), as the daemon. Returns the entries skipped and why.
+   */
+  preloadState(
+    entries: readonly { key: string; value: Uint8Array; type?: number; persist?: boolean }[],
+  ): { key: string; why: string }[] {
+    const core = this.#core;
+    const skipped: { key: string; why: string }[] = [];
+    for (const e of entries) {
+      if (core.state.get(e.key) !== undefined) continue;
+      try {
+        const opts = { type: e.type, persist: e.persist === true, ifRevision: undefined };
+        core.state.set(e.key, e.value, opts, core.self);
+      } catch (err) {
+        skipped.push({ key: e.key, why: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return skipped;
+  }
+
   #frameFailed(s: Session, err: unknown): void {
     if (err instanceof BusError) {
       const code = isWireErrorCode(err.code) ? err.code : ErrorCode.PROTOCOL;

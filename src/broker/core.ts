@@ -2,8 +2,8 @@
 // envelope slab, counters; and the few services they all use (queue a frame, refuse one frame,
 // fail a connection, flush). Imports only protocol/ and broker/.
 
-import { BusError, ErrorCode, type WireErrorCode } from '../protocol/errors.js';
-import { encodeError } from '../protocol/control-frames.js';
+import { BusError, ErrorCode, isWireErrorCode, type WireErrorCode } from '../protocol/errors.js';
+import { encodeCallReply, encodeError } from '../protocol/control-frames.js';
 import type { Obj } from '../protocol/schema.js';
 import { daemonSender, encodeReply, type Sender } from '../protocol/delivery-frames.js';
 import { PubLayout } from '../protocol/message-frames.js';
@@ -147,6 +147,19 @@ export class BrokerCore {
   countDenial(verb: Verb): void {
     this.denied++;
     this.deniedByVerb[verb] = (this.deniedByVerb[verb] ?? 0) + 1;
+  }
+
+  /** Answers a CALL with what `run` returns, or with the code and message of the BusError it throws. */
+  answerCall(s: Session, cid: number, run: () => unknown): void {
+    let reply;
+    try {
+      reply = encodeCallReply({ cid, ok: true, result: run() });
+    } catch (err) {
+      if (!(err instanceof BusError)) throw err;
+      const code = isWireErrorCode(err.code) ? err.code : ErrorCode.PROTOCOL;
+      reply = encodeCallReply({ cid, ok: false, result: undefined, code, message: err.message });
+    }
+    this.reply(s, reply);
   }
 
   /** A non-fatal ERROR: one frame was refused; `detail` names what it answers. */

@@ -2,9 +2,8 @@
 // control calls, the change messages on `$STATE.<key>`, and the current values a SUB with
 // `current: true` receives first. Imports only protocol/ and broker/.
 
-import { encodeCallReply } from '../protocol/control-frames.js';
 import { envelopeSize, writeEnvelope, type Sender } from '../protocol/delivery-frames.js';
-import { BusError, ErrorCode, isWireErrorCode } from '../protocol/errors.js';
+import { BusError, ErrorCode } from '../protocol/errors.js';
 import { encodeExtras, tailSize, writeTail } from '../protocol/extras.js';
 import type { Obj } from '../protocol/schema.js';
 import {
@@ -38,18 +37,7 @@ export function onStateCall(
   op: string,
   args: Obj,
 ): void {
-  let result: unknown;
-  try {
-    result = stateCall(core, s, op, args);
-  } catch (err) {
-    if (!(err instanceof BusError) || !isWireErrorCode(err.code)) throw err;
-    core.reply(
-      s,
-      encodeCallReply({ cid, ok: false, result: undefined, code: err.code, message: err.message }),
-    );
-    return;
-  }
-  core.reply(s, encodeCallReply({ cid, ok: true, result }));
+  core.answerCall(s, cid, () => stateCall(core, s, op, args));
 }
 
 function stateCall(core: BrokerCore, s: Session, op: string, args: Obj): unknown {

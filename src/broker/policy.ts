@@ -5,6 +5,8 @@
 // the defaults alone, with one boolean on the hot path. docs/OPERATIONS.md "Access policy".
 // Imports only protocol/.
 
+import { tokensMatch } from '../protocol/subject.js';
+
 export const VERBS = [
   'connect',
   'publish',
@@ -148,15 +150,7 @@ function tokens(s: string): string[] {
 }
 
 /** Whether the pattern `p` matches the literal subject `s`. */
-export function matches(p: readonly string[], s: readonly string[]): boolean {
-  for (let i = 0; i < p.length; i++) {
-    const t = p[i]!;
-    if (t === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (t !== '*' && t !== s[i]) return false;
-  }
-  return p.length === s.length;
-}
+export const matches = tokensMatch;
 
 /** Whether every subject the pattern `q` matches is matched by the pattern `p`. */
 export function covers(p: readonly string[], q: readonly string[]): boolean {

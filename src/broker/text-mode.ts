@@ -24,6 +24,7 @@ import { ErrorCode, type WireErrorCode } from '../protocol/errors.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { encodePub, encodeReq } from '../protocol/message-frames.js';
 import { MAX_SUBJECT } from '../protocol/subject.js';
+import { STATE_PREFIX } from '../protocol/state.js';
 import { escapeBytes, unescapeLine } from '../protocol/text-escape.js';
 import { Flag } from '../protocol/constants.js';
 
@@ -46,9 +47,6 @@ export function sniff(bytes: Uint8Array): Sniffed {
 
 /** The HELLO a text session is given: it never sends one. */
 export const TEXT_HELLO = encodeHello(PROTOCOL_VERSION, { name: 'text' });
-
-/** Where shared-state changes are published (docs/PROTOCOL.md section 10.9). */
-const STATE_PREFIX = '$STATE.';
 
 /** How long `req` waits for a reply, ms. */
 export const TEXT_REQUEST_TIMEOUT_MS = 5000;

@@ -93,6 +93,22 @@ export function open(socket: string | undefined, name: string, reconnect = false
   return connect({ path: socket ?? defaultSocketPath(), name, reconnect });
 }
 
+/**
+ * A reconnecting client for a long-running command: disconnections, non-fatal errors and (when
+ * `reconnected` is given) reconnections are said on stderr.
+ */
+export async function openLong(
+  socket: string | undefined,
+  name: string,
+  reconnected?: string,
+): Promise<Client> {
+  const client = await open(socket, name, true);
+  client.on('disconnect', (e: BusError) => note(`disconnected (${e.message}); reconnecting`));
+  if (reconnected !== undefined) client.on('reconnect', () => note(reconnected));
+  client.on('error', (e: BusError) => note(e.message));
+  return client;
+}
+
 /** Writes `udsbus: LINE` on stderr. */
 export function note(line: string): void {
   process.stderr.write(`udsbus: ${line}\n`);

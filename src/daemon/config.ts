@@ -19,6 +19,8 @@ import { sourceSpec } from './sources/sources.js';
 import type { SourceSpec } from './sources/source.js';
 import { subjectProblem } from '../protocol/subject.js';
 import { DAEMON_OPTIONS } from './options.js';
+import type { Preload } from './daemon.js';
+import { stateKeyProblem } from '../protocol/state.js';
 
 /** Option arguments that are integers. */
 const NUMERIC = new Set(['N', 'BYTES', 'MS']);
@@ -47,6 +49,8 @@ export interface RuleSpec {
 
 export interface DaemonConfig {
   file: string;
+  /** `[[preload]]`: shared-state values set at start when their key has none. */
+  preload: Preload[];
   /** `[daemon]` values as the command line would give them (strings, or true for flags). */
   options: Record<string, string | boolean>;
   policy: PolicySpec;
@@ -96,9 +100,9 @@ export function loadConfig(file: string): DaemonConfig {
   }
   const problems: string[] = [];
   for (const key of Object.keys(doc)) {
-    if (key !== 'daemon' && key !== 'policy' && key !== 'source' && key !== 'timer') {
+    if (!['daemon', 'policy', 'preload', 'source', 'timer'].includes(key)) {
       problems.push(
-        `${key}: unknown section or key (known: [daemon], [policy], [[policy.rule]], [[source]], [[timer]])`,
+        `${key}: unknown section or key (known: [daemon], [policy], [[policy.rule]], [[preload]], [[source]], [[timer]])`,
       );
     }
   }
@@ -110,8 +114,9 @@ export function loadConfig(file: string): DaemonConfig {
   const timers = arrayOfTables(doc['timer'], 'timer', problems).flatMap((t, i) =>
     timerTable(t, `timer[${i + 1}]`, problems),
   );
+  const preload = preloadSection(doc['preload'], problems);
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return { file, options, policy, sources, timers };
+  return { file, options, policy, preload, sources, timers };
 }
 
 function arrayOfTables(v: unknown, key: string, problems: string[]): Table[] {
@@ -173,6 +178,49 @@ function timerTable(t: Table, at: string, problems: string[]): TimerSpec[] {
       count: (count as number | undefined) ?? 0,
     },
   ];
+}
+
+function preloadSection(v: unknown, problems: string[]): Preload[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    problems.push(`preload: expected an array of tables ([[preload]]), got ${describe(v)}`);
+    return [];
+  }
+  const out: Preload[] = [];
+  v.forEach((e: unknown, i) => {
+    const at = `preload[${i + 1}]`;
+    if (!isTable(e)) {
+      problems.push(`${at}: expected a table, got ${describe(e)}`);
+      return;
+    }
+    for (const k of Object.keys(e)) {
+      if (!['key', 'value', 'type', 'persist'].includes(k))
+        problems.push(`${at}.${k}: unknown key (known: key, value, type, persist)`);
+    }
+    const key = e['key'];
+    const problem = typeof key === 'string' ? stateKeyProblem(key) : 'expected a string';
+    if (problem !== null) problems.push(`${at}.key: ${problem}`);
+    if (typeof e['value'] !== 'string')
+      problems.push(`${at}.value: expected a string, got ${describe(e['value'])}`);
+    const type = e['type'];
+    if (
+      type !== undefined &&
+      !(typeof type === 'number' && Number.isInteger(type) && type >= 0 && type <= 0xffffffff)
+    )
+      problems.push(`${at}.type: expected an integer 0..4294967295, got ${describe(type)}`);
+    const persist = e['persist'];
+    if (persist !== undefined && typeof persist !== 'boolean')
+      problems.push(`${at}.persist: expected true or false, got ${describe(persist)}`);
+    if (problem === null && typeof e['value'] === 'string') {
+      out.push({
+        key: key as string,
+        value: new TextEncoder().encode(e['value']),
+        ...(typeof type === 'number' ? { type } : {}),
+        persist: persist === true,
+      });
+    }
+  });
+  return out;
 }
 
 function daemonSection(v: unknown, problems: string[]): Record<string, string | boolean> {

@@ -46,6 +46,14 @@ export function log(line: string): void {
   process.stderr.write(`udsbus: ${line}\n`);
 }
 
+/** A value the config file sets at start when its key has none (`[[preload]]`). */
+export interface Preload {
+  key: string;
+  value: Uint8Array;
+  type?: number;
+  persist?: boolean;
+}
+
 /** Starts the daemon; resolves once it listens. */
 export async function startDaemon(
   path: string,
@@ -55,6 +63,7 @@ export async function startDaemon(
   sockBuf = DAEMON_SOCK_BUF,
   access?: SocketAccess,
   stateDir: string | null = null,
+  preload: readonly Preload[] = [],
   startup: DaemonStartup = { sources: [], timers: [], maxSources: DEFAULT_MAX_SOURCES },
 ): Promise<RunningDaemon> {
   // Shared-state values marked `persist` live in a file in the state folder (none: memory only).
@@ -73,6 +82,8 @@ export async function startDaemon(
     warn: log,
   });
   if (stateFile !== undefined) loadState(broker, stateFile);
+  for (const { key, why } of broker.preloadState(preload))
+    log(`state: preload of ${key} skipped: ${why}`);
   const sources = new SourceTable(
     broker,
     {

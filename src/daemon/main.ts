@@ -11,7 +11,13 @@ import { SOCKET_MODES, type SocketAccess } from '../transport/unix-server.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
 import { intOption, parseOptions, UsageError } from '../util/args.js';
 import { packageVersion } from '../util/version.js';
-import { log, startDaemon, type DaemonStartup, type RunningDaemon } from './daemon.js';
+import {
+  log,
+  startDaemon,
+  type DaemonStartup,
+  type Preload,
+  type RunningDaemon,
+} from './daemon.js';
 import { DEFAULT_MAX_SOURCES } from './sources/sources.js';
 import { DAEMON_HELP, DAEMON_OPTIONS } from './options.js';
 import { defaultStateDir } from './state-file.js';
@@ -81,6 +87,8 @@ interface DaemonArgs {
   configFile: string | undefined;
   /** --check-config FILE: check it and exit. */
   checkConfig: string | undefined;
+  /** The config file's [[preload]] values. */
+  preload: Preload[];
   /** Event sources and timers of the config file, and the most sources (--max-sources). */
   startup: DaemonStartup;
 }
@@ -124,6 +132,7 @@ const EMPTY_ARGS: DaemonArgs = {
   stateDir: null,
   configFile: undefined,
   checkConfig: undefined,
+  preload: [],
   startup: { sources: [], timers: [], maxSources: DEFAULT_MAX_SOURCES },
 };
 
@@ -135,7 +144,7 @@ function checkConfigFile(file: string): number {
     // Every value as the daemon would take it (ranges, socket mode, group names).
     parseDaemonArgs(['--config', file]);
     process.stdout.write(
-      `${file}: ok (${Object.keys(c.options).length} daemon options, ${c.policy.rules.length} policy rules)\n`,
+      `${file}: ok (${Object.keys(c.options).length} daemon options, ${c.policy.rules.length} policy rules, ${c.preload.length} preloaded values)\n`,
     );
     return 0;
   } catch (err) {
@@ -204,6 +213,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     access,
     configFile: values.config,
     checkConfig: undefined,
+    preload: config?.preload ?? [],
     options,
     shutdownTimeout: int('shutdown-timeout', 1) ?? 5000,
     sockBuf: int('sock-buf', 0) ?? DAEMON_SOCK_BUF,
@@ -248,6 +258,7 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
       sockBuf,
       args.access,
       args.stateDir,
+      args.preload,
       args.startup,
     );
   } catch (err) {

@@ -2,7 +2,7 @@
 // subscribe to, the headers of a change message, and the names of the `state.*` control calls.
 // docs/PROTOCOL.md section 10.9. Imports protocol/ only.
 
-import { MAX_SUBJECT, subjectProblem } from './subject.js';
+import { MAX_SUBJECT, subjectProblem, tokensMatch } from './subject.js';
 
 /** Changes of key K are delivered on the subject `$STATE.K`; only the daemon publishes there. */
 export const STATE_PREFIX = '$STATE.';
@@ -52,13 +52,5 @@ export function stateKeyProblem(key: string, wildcards = false): string | null {
 
 /** True when the literal subject `subject` (`a.b.c`) matches the pattern `pattern` (`a.*`, `a.>`). */
 export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    const t = p[i]!;
-    if (t === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (t !== '*' && t !== s[i]) return false;
-  }
-  return p.length === s.length;
+  return tokensMatch(pattern.split('.'), subject.split('.'));
 }

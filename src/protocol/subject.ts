@@ -1,6 +1,20 @@
 // Subject rules: dot-separated tokens of printable ASCII; `*` matches one token, `>` the rest.
 // Imports nothing.
 
+/**
+ * Whether the pattern `p` (tokens; `*` one token, `>` one or more, last only) matches the literal
+ * subject `s` (tokens).
+ */
+export function tokensMatch(p: readonly string[], s: readonly string[]): boolean {
+  for (let i = 0; i < p.length; i++) {
+    const t = p[i]!;
+    if (t === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (t !== '*' && t !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
 /** Longest subject, in bytes (it is length-prefixed by one byte on the wire). */
 export const MAX_SUBJECT = 255;
 

@@ -270,6 +270,22 @@ void test('an invalid config is named key by key; the daemon does not start with
   writeFileSync(config, '[daemon]\nmax-frame = 4096\n');
   const ok = await runCli(['daemon', '--check-config', config]);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /ok \(1 daemon options, 0 policy rules\)/);
+  assert.match(ok.stdout, /ok \(1 daemon options, 0 policy rules, 0 preloaded values\)/);
+  // [[preload]]: values set at start when their key has none.
+  writeFileSync(
+    config,
+    '[[preload]]\nkey = "mixer.volume"\nvalue = "0.5"\n[[preload]]\nkey = "bad..key"\nvalue = "x"\n',
+  );
+  const bad = await runCli(['daemon', '--check-config', config]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /preload\[2\]\.key: .*empty token/);
+  writeFileSync(config, '[[preload]]\nkey = "mixer.volume"\nvalue = "0.5"\n');
+  const d = await DaemonProc.start(join(tmp.dir, 'bus.sock'), ['--config', config]);
+  try {
+    const got = await runCli(['get', 'mixer.volume', '-s', d.path]);
+    assert.equal(got.stdout, '0.5\n');
+  } finally {
+    await d.stop();
+  }
   tmp.cleanup();
 });

@@ -1,7 +1,7 @@
 // `udsbus reply`: answers requests with their own payload (--echo) or a command's output (--exec).
 
 import { spawn } from 'node:child_process';
-import type { BusError } from '../../client/index.js';
+
 import { intOption, parseOptions, UsageError, type OptionSpecs } from '../../util/args.js';
 import {
   checkQueue,
@@ -9,7 +9,7 @@ import {
   SOCKET_OPTION,
   HELP_OPTION,
   note,
-  open,
+  openLong,
   runUntil,
   type Command,
   type Context,
@@ -67,9 +67,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
     throw new UsageError('reply needs exactly one of --echo or --exec CMD');
   const count = intOption(values.count, '--count');
   const queue = checkQueue(values.queue);
-  const client = await open(values.socket, 'udsbus reply', true);
-  client.on('disconnect', (e: BusError) => note(`disconnected (${e.message}); reconnecting`));
-  client.on('error', (e: BusError) => note(e.message));
+  const client = await openLong(values.socket, 'udsbus reply');
   let answered = 0;
   let finish = (): void => undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));

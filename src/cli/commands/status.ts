@@ -42,7 +42,14 @@ export function formatStatus(st: BrokerStatus, path: string): string {
     `${st.server} ${st.version} (protocol ${st.protocol}) on ${escapeText(path)}, up ${duration(st.uptimeMs)}`,
     `messages: ${st.totals.msgsIn} in, ${st.totals.msgsDelivered} delivered, ${st.totals.dropped} dropped; ${st.totals.pendingRequests} requests pending`,
     `state: ${st.totals.stateKeys} keys, ${st.totals.stateBytes} bytes, revision ${st.totals.stateRevision}`,
-    `timers: ${st.totals.timers ?? 0}, event sources: ${st.totals.sources ?? 0}`,
+    `timers: ${st.totals.timers}, event sources: ${st.totals.sources}`,
+    ...(st.totals.denied > 0
+      ? [
+          `access policy: ${st.totals.denied} denied (${Object.entries(st.totals.deniedByVerb)
+            .map(([verb, n]) => `${verb} ${n}`)
+            .join(', ')})`,
+        ]
+      : []),
     `clients: ${st.clients.length}`,
   ];
   if (st.clients.length > 0) {

@@ -1,7 +1,7 @@
 // `udsbus sub`: prints the messages on one or more subjects (payload lines, -v, or --json),
 // pausing its socket while stdout is full so the daemon's slow-consumer policy applies.
 
-import type { BusError, GapInfo, Msg } from '../../client/index.js';
+import type { GapInfo, Msg } from '../../client/index.js';
 import { SlowPolicy, type SlowPolicyValue } from '../../protocol/constants.js';
 import { intOption, parseOptions, UsageError, type OptionSpecs } from '../../util/args.js';
 import {
@@ -11,7 +11,7 @@ import {
   SOCKET_OPTION,
   HELP_OPTION,
   note,
-  open,
+  openLong,
   runUntil,
   type Command,
   type Context,
@@ -61,10 +61,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
   const onSlow = slowPolicy(values['on-slow']);
   if (values.json === true && values.verbose === true)
     throw new UsageError('give only one of --json and --verbose');
-  const client = await open(values.socket, 'udsbus sub', true);
-  client.on('disconnect', (e: BusError) => note(`disconnected (${e.message}); reconnecting`));
-  client.on('reconnect', () => note('reconnected'));
-  client.on('error', (e: BusError) => note(e.message));
+  const client = await openLong(values.socket, 'udsbus sub', 'reconnected');
   const { out } = ctx;
   out.pauseWhileFull(client);
   let seen = 0;

@@ -2,7 +2,7 @@
 // and deletion (value lines, -v, or --json), pausing its socket while stdout is full.
 // Imports client/, util/ and the CLI helpers.
 
-import type { BusError, GapInfo, StateEvent } from '../../client/index.js';
+import type { GapInfo, StateEvent } from '../../client/index.js';
 import { intOption, parseOptions, UsageError, type OptionSpecs } from '../../util/args.js';
 import {
   checkKey,
@@ -10,7 +10,7 @@ import {
   SOCKET_OPTION,
   HELP_OPTION,
   note,
-  open,
+  openLong,
   runUntil,
   type Command,
   type Context,
@@ -62,10 +62,11 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
   const count = intOption(values.count, '--count');
   if (values.json === true && values.verbose === true)
     throw new UsageError('give only one of --json and --verbose');
-  const client = await open(values.socket, 'udsbus watch', true);
-  client.on('disconnect', (e: BusError) => note(`disconnected (${e.message}); reconnecting`));
-  client.on('reconnect', () => note('reconnected; current values follow again'));
-  client.on('error', (e: BusError) => note(e.message));
+  const client = await openLong(
+    values.socket,
+    'udsbus watch',
+    'reconnected; current values follow again',
+  );
   const { out } = ctx;
   out.pauseWhileFull(client);
   let seen = 0;
