@@ -41,7 +41,7 @@ export interface SourceOptions extends PollTiming {
 }
 
 /** The kind of source `path` is now, or a message saying why it cannot be one. */
-export function pathKind(path: string): 'fifo' | 'device' | 'file' | string {
+export function pathKind(path: string): string {
   let st;
   try {
     st = statSync(path);

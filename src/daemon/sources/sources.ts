@@ -76,8 +76,8 @@ export function sourceSpec(args: SourceArgs, op = 'source.add'): SourceSpec {
     throw bad(`${op} ${name}: from must be "start" or "end"`);
   return {
     name,
-    path: path as string | undefined,
-    command: command as string | undefined,
+    path: path,
+    command: command,
     subject,
     framing: f,
     fromStart: from === 'start',
