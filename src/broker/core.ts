@@ -37,6 +37,8 @@ export class BrokerCore {
   /** Plain subscriptions (receive PUBs) and `serve` registrations (receive REQs). */
   readonly subs = new SubjectIndex<Sub>();
   readonly responders = new SubjectIndex<Sub>();
+  /** Monitor subscriptions (monitor.ts). */
+  readonly monitors = new SubjectIndex<Sub>();
   readonly pending: PendingRequests;
   /** Service names and their owners (names.ts). */
   readonly names: NameRegistry;
@@ -100,7 +102,12 @@ export class BrokerCore {
 
   /** Subscriptions and `serve` registrations of live sessions. */
   get subscriptionCount(): number {
-    return this.subs.size + this.responders.size - this.leavingCount;
+    return this.subs.size + this.responders.size + this.monitors.size - this.leavingCount;
+  }
+
+  /** The subject index `sub` lives in. */
+  indexOf(sub: Sub): SubjectIndex<Sub> {
+    return sub.monitor ? this.monitors : sub.serve ? this.responders : this.subs;
   }
 
   /** The next daemon-wide message id. */

@@ -9,6 +9,7 @@ import { isDaemonSubject, subjectProblem } from '../protocol/subject.js';
 import type { BrokerCore } from './core.js';
 import { batchMsg, fanOut } from './delivery.js';
 import { paceSub } from './flow-control.js';
+import { monitorCopy } from './monitor.js';
 import type { Session } from './session.js';
 
 /** The PUB body at `buf[start..end)` from `s`. */
@@ -44,6 +45,23 @@ export function onPub(
   }
   const route = core.subs.match(subject);
   core.msgsIn++;
+  if (core.monitors.size > 0) {
+    monitorCopy(
+      core,
+      'pub',
+      subject,
+      subject,
+      s.sender,
+      p.priority,
+      p.flags,
+      buf,
+      p.tailStart,
+      end,
+      {
+        'mon-to': String(route.all.length),
+      },
+    );
+  }
   if (route.empty) return;
   const id = core.nextMsgId();
   const envLen = end - start + PUB_ENVELOPE_EXTRA;

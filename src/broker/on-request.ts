@@ -9,6 +9,7 @@ import { decodeReq, decodeRes } from '../protocol/message-frames.js';
 import { subjectProblem } from '../protocol/subject.js';
 import type { BrokerCore } from './core.js';
 import { deliverReliable } from './delivery.js';
+import { monitorCopy } from './monitor.js';
 import type { Session } from './session.js';
 import type { Sub } from './sub.js';
 
@@ -48,11 +49,13 @@ export function onReq(core: BrokerCore, s: Session, body: Uint8Array): void {
     }
   }
   if (sub === undefined) {
+    if (core.monitors.size > 0) monitorReq(core, s, body, r, 0);
     core.reply(s, encodeReply(r.reqId, ReplyStatus.NO_RESPONDERS, 0, core.self, EMPTY), 255);
     return;
   }
   const responder = sub.session;
-  const token = core.pending.open(s, r.reqId, responder, r.timeoutMs);
+  const token = core.pending.open(s, r.reqId, responder, r.timeoutMs, r.subject);
+  if (core.monitors.size > 0) monitorReq(core, s, body, r, responder.id);
   const id = core.nextMsgId();
   // The responder's envelope carries the reply token after the subject.
   const flags = r.flags | Flag.REPLY;
@@ -70,6 +73,54 @@ export function onRes(core: BrokerCore, s: Session, body: Uint8Array): void {
   const p = core.pending.settle(r.token, s);
   if (p === undefined || !p.requester.open) return;
   const status = r.status === ResStatus.OK ? ReplyStatus.OK : ReplyStatus.ERROR;
+  if (core.monitors.size > 0) {
+    const us = Math.round((core.options.clock.now() - p.openedAt) * 1000);
+    monitorCopy(
+      core,
+      'reply',
+      p.subject,
+      p.subject,
+      s.sender,
+      255,
+      r.flags,
+      body,
+      r.tailStart,
+      body.length,
+      {
+        'mon-to': String(p.requester.id),
+        'mon-req': String(p.reqId),
+        'mon-status': status === ReplyStatus.OK ? 'ok' : 'error',
+        'mon-latency-us': String(us),
+      },
+    );
+  }
   const frame = encodeReply(p.reqId, status, r.flags, s.sender, body.subarray(r.tailStart));
   deliverReliable(core, s, p.requester, 255, -1, frame, 0);
+}
+
+/** A monitor copy of a request: `to` is the chosen responder's id (0: no responders). */
+function monitorReq(
+  core: BrokerCore,
+  s: Session,
+  body: Uint8Array,
+  r: ReturnType<typeof decodeReq>,
+  to: number,
+): void {
+  monitorCopy(
+    core,
+    'req',
+    r.subject,
+    r.subject,
+    s.sender,
+    r.priority,
+    r.flags,
+    body,
+    r.tailStart,
+    body.length,
+    {
+      'mon-to': String(to),
+      'mon-req': String(r.reqId),
+      ...(to === 0 ? { 'mon-status': 'no-responders' } : {}),
+    },
+  );
 }

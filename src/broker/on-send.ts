@@ -7,6 +7,7 @@ import { envelopeSize, writeEnvelope } from '../protocol/delivery-frames.js';
 import { decodeSend } from '../protocol/message-frames.js';
 import type { BrokerCore } from './core.js';
 import { deliverReliable } from './delivery.js';
+import { monitorCopy, sendSubject } from './monitor.js';
 import type { Session } from './session.js';
 
 const NO_SUBJECT = new Uint8Array(0);
@@ -27,6 +28,24 @@ export function onSend(core: BrokerCore, s: Session, body: Uint8Array): void {
   }
   const id = core.nextMsgId();
   core.msgsIn++;
+  if (core.monitors.size > 0) {
+    const kind = f.to === 0 ? 'broadcast' : 'direct';
+    monitorCopy(
+      core,
+      kind,
+      sendSubject(f.to),
+      '',
+      s.sender,
+      f.priority,
+      f.flags,
+      body,
+      f.tailStart,
+      body.length,
+      {
+        'mon-to': f.to === 0 ? 'all' : String(f.to),
+      },
+    );
+  }
   const flags = f.flags | (f.to === 0 ? Flag.BROADCAST : 0);
   const tail = body.subarray(f.tailStart);
   const env = core.slab.alloc(envelopeSize(0, flags, tail.length));

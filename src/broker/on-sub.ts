@@ -25,7 +25,23 @@ export function onSub(core: BrokerCore, s: Session, body: Uint8Array): void {
   }
   if (s.subs.has(f.sid))
     throw new BusError(ErrorCode.PROTOCOL, `SUB: sid ${f.sid} is already in use`);
-  if (!s.policy.open) {
+  if (f.monitor === true) {
+    if (f.serve === true || f.queue !== undefined || f.current === true) {
+      core.refuse(s, ErrorCode.PROTOCOL, 'a monitor SUB takes no serve, queue or current', detail);
+      return;
+    }
+    const why = s.policy.deniesMonitor(f.subject);
+    if (why !== null) {
+      core.countDenial('monitor');
+      core.refuse(
+        s,
+        ErrorCode.PERMISSION,
+        `monitor ${f.subject}: denied by the access policy (${why})`,
+        detail,
+      );
+      return;
+    }
+  } else if (!s.policy.open) {
     const why = core.deny(s, f.serve === true ? 'serve' : 'subscribe', f.subject);
     if (why !== null) {
       core.refuse(s, ErrorCode.PERMISSION, why, detail);
@@ -45,9 +61,17 @@ export function onSub(core: BrokerCore, s: Session, body: Uint8Array): void {
     core.refuse(s, ErrorCode.LIMIT, message, detail);
     return;
   }
-  const sub = new Sub(s, f.sid, f.subject, f.queue, f.serve === true, f.onSlow ?? 'disconnect');
+  // A monitor never slows the bus down: it loses copies (drop-oldest unless it asked for drop-newest).
+  const policy =
+    f.monitor === true
+      ? f.onSlow === 'drop-newest'
+        ? 'drop-newest'
+        : 'drop-oldest'
+      : (f.onSlow ?? 'disconnect');
+  const sub = new Sub(s, f.sid, f.subject, f.queue, f.serve === true, policy);
   s.subs.set(f.sid, sub);
-  (sub.serve ? core.responders : core.subs).add(sub);
+  if (f.monitor === true) sub.monitor = true;
+  core.indexOf(sub).add(sub);
   if (f.current === true && !sub.serve) sendCurrent(core, sub);
 }
 
@@ -61,7 +85,7 @@ export function onUnsub(core: BrokerCore, s: Session, body: Uint8Array): void {
 export function removeSub(core: BrokerCore, sub: Sub): void {
   sub.session.subs.delete(sub.sid);
   sub.session.gaps.delete(sub);
-  (sub.serve ? core.responders : core.subs).remove(sub);
+  core.indexOf(sub).remove(sub);
 }
 
 /** Subscriptions of closed sessions removed from the subject indexes per event-loop turn. */
@@ -83,20 +107,22 @@ export function removeAllSubs(core: BrokerCore, s: Session): void {
 }
 
 function removeSlice(core: BrokerCore): void {
-  const plain: Sub[] = [];
-  const serve: Sub[] = [];
+  const byIndex = new Map<ReturnType<BrokerCore['indexOf']>, Sub[]>();
+  let n = 0;
   const queue = core.leavingSubs;
-  while (queue.length > 0 && plain.length + serve.length < REMOVE_SLICE) {
+  while (queue.length > 0 && n < REMOVE_SLICE) {
     const subs = queue[0]!;
     for (const [sid, sub] of subs) {
-      (sub.serve ? serve : plain).push(sub);
+      const index = core.indexOf(sub);
+      const list = byIndex.get(index);
+      if (list === undefined) byIndex.set(index, [sub]);
+      else list.push(sub);
       subs.delete(sid);
-      if (plain.length + serve.length >= REMOVE_SLICE) break;
+      if (++n >= REMOVE_SLICE) break;
     }
     if (subs.size === 0) queue.shift();
   }
-  if (plain.length > 0) core.subs.removeAll(plain);
-  if (serve.length > 0) core.responders.removeAll(serve);
-  core.leavingCount -= plain.length + serve.length;
+  for (const [index, list] of byIndex) index.removeAll(list);
+  core.leavingCount -= n;
   if (queue.length > 0) core.options.schedule(() => removeSlice(core));
 }

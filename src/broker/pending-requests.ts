@@ -12,6 +12,9 @@ export interface Pending {
   readonly reqId: number;
   readonly responder: Session;
   readonly timeoutMs: number;
+  /** The request's subject and when it was routed (clock ms): for monitors' reply latency. */
+  readonly subject: string;
+  readonly openedAt: number;
   timer: TimerHandle;
 }
 
@@ -44,10 +47,25 @@ export class PendingRequests {
   }
 
   /** Opens a request; its deadline is `timeoutMs` from now (0 = MAX_REQUEST_MS). Returns its token. */
-  open(requester: Session, reqId: number, responder: Session, timeoutMs: number): number {
+  open(
+    requester: Session,
+    reqId: number,
+    responder: Session,
+    timeoutMs: number,
+    subject = '',
+  ): number {
     const token = this.#nextToken++;
     const ms = timeoutMs === 0 ? MAX_REQUEST_MS : timeoutMs;
-    const p: Pending = { token, requester, reqId, responder, timeoutMs: ms, timer: undefined };
+    const p: Pending = {
+      token,
+      requester,
+      reqId,
+      responder,
+      timeoutMs: ms,
+      subject,
+      openedAt: this.#clock.now(),
+      timer: undefined,
+    };
     p.timer = this.#clock.setTimeout(() => {
       if (this.#forget(p)) this.#onTimeout(p);
     }, ms);

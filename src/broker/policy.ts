@@ -16,6 +16,7 @@ export const VERBS = [
   'send',
   'broadcast',
   'own',
+  'monitor',
 ] as const;
 export type Verb = (typeof VERBS)[number];
 
@@ -69,10 +70,25 @@ export class SessionPolicy {
   readonly open: boolean;
   readonly #rules: readonly PolicyRule[];
   readonly #cache = new Map<string, PolicyRule | null>();
+  readonly #ownerish: boolean;
 
   constructor(policy: Policy, who: Principal) {
     this.#rules = policy.rules.filter((r) => applies(r, who) && !onlyConnect(r));
     this.open = this.#rules.length === 0;
+    this.#ownerish = who.uid === undefined || who.uid === policy.ownerUid || who.uid === 0;
+  }
+
+  /**
+   * Monitoring sees other clients' requests, replies and direct messages: without a rule that
+   * allows it, only the daemon's own uid and root may monitor. Returns the refusal or null.
+   */
+  deniesMonitor(subject: string): string | null {
+    const rule = this.decide('monitor', subject);
+    if (rule === null)
+      return this.#ownerish
+        ? null
+        : "only the daemon's own uid and root may monitor unless a rule allows it";
+    return rule.effect === 'deny' ? rule.label : null;
   }
 
   /**
@@ -81,35 +97,41 @@ export class SessionPolicy {
    * allow covers the whole pattern), or null when it is allowed.
    */
   denies(verb: Verb, subject: string): PolicyRule | null {
+    const rule = this.decide(verb, subject);
+    return rule !== null && rule.effect === 'deny' ? rule : null;
+  }
+
+  /** The rule that decides `verb` on `subject` (the last that matches), or null when none does. */
+  decide(verb: Verb, subject: string): PolicyRule | null {
     if (this.open) return null;
     const key = `${verb} ${subject}`;
     const hit = this.#cache.get(key);
     if (hit !== undefined) return hit;
-    const pattern = verb === 'subscribe' || verb === 'serve';
-    let denier: PolicyRule | null = null;
+    const pattern = verb === 'subscribe' || verb === 'serve' || verb === 'monitor';
+    let decider: PolicyRule | null = null;
     for (const r of this.#rules) {
       if (!r.verbs.includes(verb)) continue;
       if (r.subjects.length === 0) {
-        denier = r.effect === 'deny' ? r : null;
+        decider = r;
         continue;
       }
       const s = tokens(subject);
       for (const p of r.subjects) {
         const rp = tokens(p);
         if (pattern ? covers(rp, s) : matches(rp, s)) {
-          denier = r.effect === 'deny' ? r : null;
+          decider = r;
           break;
         }
         // Part of what the pattern matches is denied: the whole subscription is.
         if (pattern && r.effect === 'deny' && intersects(rp, s)) {
-          denier = r;
+          decider = r;
           break;
         }
       }
     }
     if (this.#cache.size >= SUBJECT_CACHE_MAX) this.#cache.clear();
-    this.#cache.set(key, denier);
-    return denier;
+    this.#cache.set(key, decider);
+    return decider;
   }
 }
 

@@ -10,6 +10,8 @@ export class Sub {
   readonly subject: string;
   readonly queue: string | undefined;
   readonly serve: boolean;
+  /** A monitor (monitor.ts): gets copies of what is routed, never the messages themselves. */
+  monitor = false;
   readonly policy: SlowPolicyValue;
   /** Messages lost since the last GAP notice, and their id range. */
   gapLost = 0;

@@ -244,6 +244,7 @@ export class Client extends EventEmitter {
       onSlow: options.onSlow,
       maxBuffered,
       current,
+      monitor: options.monitor,
       callback,
       unsubscribe: (s) => {
         this.#registry.remove(s.sid);

@@ -92,6 +92,12 @@ export interface SubscribeOptions {
   onSlow?: SlowPolicyValue;
   /** Async iteration only: messages held before `onSlow` applies (default: the client's `maxBuffered`). */
   maxBuffered?: number;
+  /**
+   * A monitor: copies of every publish, request, reply, direct message and broadcast on matching
+   * subjects, each with `mon-*` headers (docs/API.md "Monitors"). Needs the access policy's leave
+   * (the daemon's own uid and root by default).
+   */
+  monitor?: boolean;
 }
 
 function positiveInt(name: string, v: number | undefined, dflt: number, min = 0): number {

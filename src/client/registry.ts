@@ -38,6 +38,7 @@ export class Registry {
       serve: this.serves.has(s.sid),
       onSlow: s.onSlow,
       current: s.current,
+      monitor: s.monitor,
     };
   }
 

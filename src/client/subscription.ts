@@ -40,6 +40,8 @@ export interface SubscriptionSettings {
   maxBuffered: number;
   /** A watch: the daemon delivers current state values first (SUB `current`). */
   current?: boolean | undefined;
+  /** A monitor (SUB `monitor`). */
+  monitor?: boolean | undefined;
   callback: ((msg: Msg) => void) | undefined;
   unsubscribe: (sub: Subscription) => void;
   onUserError: (err: unknown) => void;
@@ -58,6 +60,8 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
   readonly maxBuffered: number;
   /** A watch: current state values are delivered first, at each (re)subscription. */
   readonly current: boolean;
+  /** A monitor: gets copies of what is routed (SubscribeOptions.monitor). */
+  readonly monitor: boolean;
   /** Messages delivered to this subscription (by the daemon). */
   received = 0;
   /** Messages the daemon reported lost for this subscription (sum of its GAP notices). */
@@ -87,6 +91,7 @@ export class Subscription extends EventEmitter implements AsyncIterable<Msg> {
     this.onSlow = settings.onSlow;
     this.maxBuffered = settings.maxBuffered;
     this.current = settings.current === true;
+    this.monitor = settings.monitor === true;
     this.#callback = settings.callback;
     this.#unsubscribe = settings.unsubscribe;
     this.#onUserError = settings.onUserError;

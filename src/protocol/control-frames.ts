@@ -142,6 +142,11 @@ export interface SubFields {
    * matches before any change (a watch).
    */
   current?: boolean | undefined;
+  /**
+   * A monitor: copies of every publish, request, reply, direct message and broadcast whose
+   * subject the pattern matches, with headers saying what each was (docs/PROTOCOL.md 10.12).
+   */
+  monitor?: boolean | undefined;
 }
 
 export function encodeSub(sub: SubFields): Uint8Array {
@@ -150,6 +155,7 @@ export function encodeSub(sub: SubFields): Uint8Array {
   if (sub.serve === true) map['serve'] = true;
   if (sub.onSlow !== undefined) map['onSlow'] = sub.onSlow;
   if (sub.current === true) map['current'] = true;
+  if (sub.monitor === true) map['monitor'] = true;
   return controlFrame(Op.SUB, map);
 }
 
@@ -168,6 +174,7 @@ export function decodeSub(body: Uint8Array): SubFields {
     serve: optBool(o, 'serve', 'SUB'),
     onSlow: onSlow as SlowPolicyValue | undefined,
     current: optBool(o, 'current', 'SUB'),
+    monitor: optBool(o, 'monitor', 'SUB'),
   };
 }
 

@@ -128,7 +128,7 @@ void test('HELLO refusals: not HELLO, bad magic → HANDSHAKE; bad schema → PR
   assert.throws(() => decodeClientHello(notMap), protocolErr);
 });
 
-void test('SUB round trip with queue, serve, every onSlow policy and current (a watch)', () => {
+void test('SUB round trip with queue, serve, every onSlow policy, current (a watch) and monitor', () => {
   const cases: SubFields[] = [
     { sid: 1, subject: 'a.b' },
     { sid: 2, subject: 'a.*', queue: 'workers' },
@@ -137,6 +137,7 @@ void test('SUB round trip with queue, serve, every onSlow policy and current (a 
     { sid: 5, subject: 'x', onSlow: 'drop-newest', queue: 'q' },
     { sid: 0xffffffff, subject: 'x', onSlow: 'disconnect', serve: true, queue: 'q' },
     { sid: 6, subject: '$STATE.vol', current: true },
+    { sid: 7, subject: '>', monitor: true, onSlow: 'drop-newest' },
   ];
   for (const c of cases) {
     const b = body(encodeSub(c));
@@ -148,6 +149,7 @@ void test('SUB round trip with queue, serve, every onSlow policy and current (a 
       serve: c.serve,
       onSlow: c.onSlow,
       current: c.current,
+      monitor: c.monitor,
     });
   }
 });

@@ -2,12 +2,14 @@
 
 import type { Command } from '../command.js';
 import { broadcast } from './broadcast.js';
+import { check } from './check.js';
 import { claim } from './claim.js';
 import { del } from './del.js';
 import { echo } from './echo.js';
 import { get } from './get.js';
 import { keys } from './keys.js';
 import { listen } from './listen.js';
+import { monitor } from './monitor.js';
 import { names } from './names.js';
 import { pub } from './pub.js';
 import { reply } from './reply.js';
@@ -19,6 +21,7 @@ import { source } from './source.js';
 import { sub } from './sub.js';
 import { timer } from './timer.js';
 import { trigger } from './trigger.js';
+import { top } from './top.js';
 import { watch } from './watch.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -31,6 +34,9 @@ export const COMMANDS: readonly Command[] = [
   listen,
   claim,
   names,
+  monitor,
+  check,
+  top,
   set,
   get,
   watch,
