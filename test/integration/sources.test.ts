@@ -10,7 +10,7 @@ import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect, type Client, type Msg } from '../../src/client/index.js';
-import { daemonPerFile, runCli } from '../helpers/processes.js';
+import { Proc, daemonPerFile, runCli } from '../helpers/processes.js';
 
 const bus = daemonPerFile(['--no-persist']);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -62,10 +62,10 @@ void test("acceptance: printf 'k1\\nk2\\n' > fifo reaches udsbus sub as two mess
     'line',
   ]);
   assert.equal(add.code, 0, add.stderr);
-  const sub = runCli(['sub', 'keys', '-c', '4', '-s', bus.path]);
+  const sub = new Proc(['sub', 'keys', '-c', '4', '-s', bus.path]);
   const { client, msgs } = await collect('keys');
   try {
-    await new Promise((r) => setTimeout(r, 300)); // `udsbus sub` has subscribed
+    await sub.stderrHas('subscribed to keys', 10_000);
     sh(`printf 'k1\\nk2\\n' > ${f}`);
     await until(() => msgs.length === 2, 'two messages');
     sh(`printf 'k3\\n' > ${f}; printf 'k4\\n' > ${f}`);
@@ -76,9 +76,8 @@ void test("acceptance: printf 'k1\\nk2\\n' > fifo reaches udsbus sub as two mess
     );
     assert.deepEqual({ ...msgs[0]!.headers }, { source: 'keys', path: f });
     assert.equal(msgs[0]!.from, 0);
-    const out = await sub;
-    assert.equal(out.code, 0, out.stderr);
-    assert.equal(out.stdout, 'k1\nk2\nk3\nk4\n');
+    assert.equal(await sub.exit(5000), 0, sub.stderr);
+    assert.equal(sub.stdout, 'k1\nk2\nk3\nk4\n');
     const ls = JSON.parse((await cli(['source', 'ls', '--json'])).stdout) as {
       name: string;
       kind: string;
