@@ -23,7 +23,11 @@ import { PRE_HELLO_MAX_FRAME, resolveOptions, type BrokerOptions, type Limits } 
 import { Session, SessionState } from './session.js';
 import type { PersistedState } from './state.js';
 import { brokerStatus } from './status.js';
-import { sysDisconnect } from './sys-events.js';
+import { sysDisconnect, sysEvent } from './sys-events.js';
+import { DaemonProducer, type ProducerControl } from './producer.js';
+import type { SourceHost } from './commands.js';
+import type { TimerInfo, TimerSpec } from './timers.js';
+import { subjectProblem } from '../protocol/subject.js';
 import { TEXT_HELLO, TEXT_PONG, TextConn, TextInput, sniff } from './text-mode.js';
 
 export type { BrokerOptions } from './options.js';
@@ -222,6 +226,36 @@ export class Broker {
     return brokerStatus(this.#core);
   }
 
+  /**
+   * A producer inside the daemon (an event source): what it publishes comes from the daemon,
+   * and flow control calls `control.pause()` while a subscriber it feeds is behind, `resume()`
+   * once it drained. close() it when the source goes away.
+   */
+  producer(control: ProducerControl): DaemonProducer {
+    return new DaemonProducer(this.#core, control);
+  }
+
+  /** Publishes a daemon event as JSON on `subject` (`$SYS.…`); nothing without subscribers. */
+  sysEvent(subject: string, body: Record<string, unknown>): void {
+    sysEvent(this.#core, subject, body);
+  }
+
+  /** Makes the `source.*` control calls reach the daemon's event sources. */
+  setSources(host: SourceHost): void {
+    this.#core.sources = host;
+  }
+
+  /**
+   * Starts a timer owned by the daemon (from its config file); throws BusError like the
+   * `timer.start` call (BAD_SUBJECT, CONFLICT, LIMIT).
+   */
+  startTimer(spec: TimerSpec): TimerInfo {
+    const problem = subjectProblem(spec.subject, false);
+    if (problem !== null)
+      throw new BusError(ErrorCode.BAD_SUBJECT, `timer ${spec.name}: ${problem}`);
+    return this.#core.timers.start(spec, this.#core.options.self?.uid);
+  }
+
   /** The state values marked `persist` and the revision counter, for the daemon's state file. */
   persistedState(): PersistedState {
     return this.#core.state.persisted();
@@ -366,6 +400,7 @@ export class Broker {
     const clock = core.options.clock;
     this.#closing = true;
     this.#keepalive.stop();
+    core.timers.stopAll();
     core.acceptErrors.stop();
     for (const s of core.sessions.values()) {
       if (s.state === SessionState.HANDSHAKE) {

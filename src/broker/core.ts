@@ -21,6 +21,8 @@ import { SubjectIndex } from './subject-index.js';
 import { NameRegistry } from './names.js';
 import { denial, type Policy, type Verb } from './policy.js';
 import { StateStore } from './state.js';
+import { Timers } from './timers.js';
+import { publishTick, type SourceHost } from './commands.js';
 
 /** Output of a read up to this size is written at once instead of at the end of the turn. */
 export const FLUSH_NOW_BYTES = 4096;
@@ -42,6 +44,10 @@ export class BrokerCore {
   readonly names: NameRegistry;
   /** Shared state: retained values by key (on-state.ts). */
   readonly state: StateStore;
+  /** Daemon timers (timers.ts), publishing ticks through commands.ts. */
+  readonly timers: Timers;
+  /** The daemon's event sources, when it has any (Broker.setSources). */
+  sources: SourceHost | undefined = undefined;
   readonly slab = new Slab();
   readonly subjects = new SubjectCache();
   /**
@@ -87,6 +93,11 @@ export class BrokerCore {
       maxBytes: options.maxStateBytes,
     });
     this.pending = new PendingRequests(options.clock, (p) => this.#timedOut(p));
+    this.timers = new Timers(
+      options.clock,
+      { maxTimers: options.maxTimers, minIntervalMs: options.minTimerIntervalMs },
+      (t) => publishTick(this, t),
+    );
   }
 
   /** Subscriptions and `serve` registrations of live sessions. */

@@ -5,7 +5,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { encodeGap, msgFrameSize, writeMsgHead } from '../protocol/delivery-frames.js';
 import type { BrokerCore } from './core.js';
-import { block, pace, paceSub } from './flow-control.js';
+import { block, pace, paceSub, type Producer } from './flow-control.js';
 import { SessionState, type Session } from './session.js';
 import type { Sub } from './sub.js';
 import type { Route } from './subject-index.js';
@@ -14,7 +14,7 @@ import { sysSlow } from './sys-events.js';
 /** Delivers one envelope to every plain subscriber of `route` and one member of each queue group. */
 export function fanOut(
   core: BrokerCore,
-  producer: Session | null,
+  producer: Producer | null,
   route: Route<Sub>,
   env: Uint8Array,
   priority: number,
@@ -43,7 +43,7 @@ export function fanOut(
 /** Queues one message for a subscription, applying its slow-consumer policy. */
 export function deliver(
   core: BrokerCore,
-  producer: Session | null,
+  producer: Producer | null,
   sub: Sub,
   env: Uint8Array,
   priority: number,
@@ -116,7 +116,7 @@ export function deliverReliable(
 }
 
 /** The queue of `sub`'s session is full. Returns true when the new message may be queued. */
-function makeRoom(core: BrokerCore, producer: Session | null, sub: Sub, id: number): boolean {
+function makeRoom(core: BrokerCore, producer: Producer | null, sub: Sub, id: number): boolean {
   const t = sub.session;
   switch (sub.policy) {
     case 'drop-oldest': {

@@ -5,13 +5,23 @@
 import type { TimerHandle } from '../protocol/clock.js';
 import type { BrokerCore } from './core.js';
 import { sendGaps } from './delivery.js';
-import { SessionState, type Session } from './session.js';
+import { SessionState, type Session, type SessionStateValue } from './session.js';
 import type { Sub } from './sub.js';
+
+/**
+ * What flow control can pause: a client session, or a daemon-side producer such as an event
+ * source (producer.ts), whose pause() stops reading its file descriptor.
+ */
+export interface Producer {
+  readonly flow: FlowState;
+  readonly conn: { pause(): void; resume(): void };
+  readonly state: SessionStateValue;
+}
 
 /** The flow-control state of one session, edited only by this file. */
 export class FlowState {
   /** Producers paused until this session's queue has room. */
-  readonly waiters = new Set<Session>();
+  readonly waiters = new Set<Producer>();
   /** Sessions this one is paused for. */
   readonly blockedBy = new Set<Session>();
   /** The timer bounding how long producers wait for this client to drain. */
@@ -21,7 +31,7 @@ export class FlowState {
 }
 
 /** Stops reading from `producer` until `t`'s queue has room again (the EPOLLIN/EPOLLOUT switch). */
-export function block(producer: Session, t: Session): void {
+export function block(producer: Producer, t: Session): void {
   if (producer === t) {
     blockSelf(t);
     return;
@@ -44,7 +54,7 @@ function blockSelf(s: Session): void {
 }
 
 /** Flow control after a delivery to `sub`: only `disconnect` subscriptions pace producers. */
-export function paceSub(core: BrokerCore, producer: Session | null, sub: Sub): void {
+export function paceSub(core: BrokerCore, producer: Producer | null, sub: Sub): void {
   if (
     producer !== null &&
     sub.session.pending > core.options.window &&
@@ -60,7 +70,7 @@ export function paceSub(core: BrokerCore, producer: Session | null, sub: Sub): v
  * until it does; its queue may then grow to the bound and its policy applies, so a stuck
  * consumer never holds a producer for long.
  */
-export function pace(core: BrokerCore, producer: Session, t: Session): void {
+export function pace(core: BrokerCore, producer: Producer, t: Session): void {
   const f = t.flow;
   if (core.options.window === 0 || f.paceExpired || producer === t || f.waiters.has(producer))
     return;
@@ -88,8 +98,13 @@ export function releaseWaiters(core: BrokerCore, t: Session): void {
 /** `s` is gone: it holds nobody and waits for nobody. */
 export function forget(core: BrokerCore, s: Session): void {
   releaseWaiters(core, s);
-  for (const t of s.flow.blockedBy) t.flow.waiters.delete(s);
-  s.flow.blockedBy.clear();
+  forgetProducer(s);
+}
+
+/** Producer `p` is gone: nobody holds it any longer. */
+export function forgetProducer(p: Producer): void {
+  for (const t of p.flow.blockedBy) t.flow.waiters.delete(p);
+  p.flow.blockedBy.clear();
 }
 
 /**

@@ -1,12 +1,13 @@
-// CALL: control calls to the daemon itself (`status`, `echo`, `state.*` in on-state.ts); anything else gets a
-// CALL_REPLY with BUS_ERR_UNKNOWN_OP. Imports only protocol/ and broker/.
+// CALL: control calls to the daemon itself (the command table in commands.ts, `name.*` in
+// on-names.ts, `state.*` in on-state.ts); anything else gets a CALL_REPLY with
+// BUS_ERR_UNKNOWN_OP. Imports only protocol/ and broker/.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { decodeCall, encodeCallReply } from '../protocol/control-frames.js';
 import type { BrokerCore } from './core.js';
 import type { Session } from './session.js';
 import { isStateOp, onStateCall } from './on-state.js';
-import { brokerStatus, statusArgsProblem } from './status.js';
+import { DAEMON_COMMANDS } from './commands.js';
 import { nameCall } from './on-names.js';
 
 /** CALL from `s`. */
@@ -21,32 +22,19 @@ export function onCall(core: BrokerCore, s: Session, body: Uint8Array): void {
     onStateCall(core, s, cid, call.op, call.args);
     return;
   }
-  switch (call.op) {
-    case 'status': {
-      const problem = statusArgsProblem(call.args);
-      core.reply(
-        s,
-        encodeCallReply(
-          problem === null
-            ? { cid, ok: true, result: brokerStatus(core, call.args) }
-            : { cid, ok: false, result: undefined, code: ErrorCode.PROTOCOL, message: problem },
-        ),
-      );
-      return;
-    }
-    case 'echo':
-      core.reply(s, encodeCallReply({ cid, ok: true, result: call.args }));
-      return;
-    default:
-      core.reply(
-        s,
-        encodeCallReply({
-          cid,
-          ok: false,
-          result: undefined,
-          code: ErrorCode.UNKNOWN_OP,
-          message: `unknown control operation ${JSON.stringify(call.op)}`,
-        }),
-      );
+  const command = Object.hasOwn(DAEMON_COMMANDS, call.op) ? DAEMON_COMMANDS[call.op] : undefined;
+  if (command === undefined) {
+    core.reply(
+      s,
+      encodeCallReply({
+        cid,
+        ok: false,
+        result: undefined,
+        code: ErrorCode.UNKNOWN_OP,
+        message: `unknown control operation ${JSON.stringify(call.op)}`,
+      }),
+    );
+    return;
   }
+  core.answerCall(s, cid, () => command(core, s, call.args));
 }

@@ -77,6 +77,10 @@ export interface BrokerOptions {
    * (set, overwritten, deleted); the daemon then schedules a write of `Broker.persistedState()`.
    */
   onPersistChange?: () => void;
+  /** Daemon timers running at once; past it `timer.start` gets BUS_ERR_LIMIT. Default 256. */
+  maxTimers?: number;
+  /** The shortest timer interval, ms; below it `timer.start` gets BUS_ERR_LIMIT. Default 5. */
+  minTimerIntervalMs?: number;
   /** The access policy (policy.ts); default: no rules, anyone who can open the socket connects. */
   policy?: Policy;
   /** Version string reported in HELLO and status. */
@@ -128,6 +132,8 @@ export const DEFAULTS = {
   maxStateKeys: 10_000,
   maxStateValueBytes: 65_536,
   maxStateBytes: 8 * 1024 * 1024,
+  maxTimers: 256,
+  minTimerIntervalMs: 5,
   serverVersion: '0.0.0',
 };
 

@@ -104,6 +104,8 @@ export function brokerStatus(core: BrokerCore, args: StatusArgs = {}): BrokerSta
       stateKeys: core.state.size,
       stateBytes: core.state.bytes,
       stateRevision: core.state.revision,
+      timers: core.timers.size,
+      sources: core.sources?.size ?? 0,
     },
   };
 }

@@ -62,6 +62,10 @@ const HELP = [
   'set KEY [DATA]             set a shared-state value: +OK REV',
   'del KEY                    delete a shared-state value: +OK REV',
   'watch PATTERN              current values, then changes: STATE OP KEY REV [DATA]',
+  'start_timer NAME MS [SUBJECT] [COUNT]  a daemon timer: ticks on timer.NAME (or SUBJECT)',
+  'stop_timer NAME            stop a daemon timer',
+  'timers                     the daemon timers as one JSON line',
+  'trigger EVENT [DATA]       the daemon publishes DATA on event.EVENT',
   'status                     the daemon status as one JSON line',
   'quit                       close the connection',
 ].join('\n');
@@ -374,6 +378,42 @@ export class TextInput {
       case 'status':
         this.#call(Kind.JSON, 'status');
         return;
+      case 'timers':
+        this.#call(Kind.JSON, 'timer.ls');
+        return;
+      case 'start_timer':
+      case 'stop_timer': {
+        // The same daemon commands as the CALLs of the binary protocol (commands.ts).
+        const [name, ms, subject, count] = ascii(rest)
+          .split(' ')
+          .filter((w) => w !== '');
+        if (verb === 'stop_timer') {
+          this.#call(Kind.OK, 'timer.stop', { name: name ?? '' });
+          return;
+        }
+        if (
+          ms === undefined ||
+          !/^\d{1,9}$/.test(ms) ||
+          (count !== undefined && !/^\d{1,9}$/.test(count))
+        )
+          return this.#error(
+            ErrorCode.PROTOCOL,
+            'usage: start_timer NAME INTERVAL_MS [SUBJECT] [COUNT]',
+          );
+        const args: Record<string, unknown> = { name: name ?? '', intervalMs: Number(ms) };
+        if (subject !== undefined && subject !== '-') args['subject'] = subject;
+        if (count !== undefined) args['count'] = Number(count);
+        this.#call(Kind.OK, 'timer.start', args);
+        return;
+      }
+      case 'trigger': {
+        const [event, data] = subjectAndData(rest);
+        if (typeof data === 'string') return this.#error(ErrorCode.PROTOCOL, data);
+        if (event === null)
+          return this.#error(ErrorCode.BAD_SUBJECT, 'usage: trigger EVENT [DATA]');
+        this.#call(Kind.OK, 'trigger', { event, data });
+        return;
+      }
       case 'quit': {
         // After what is queued for this connection (messages included), then the end.
         this.#quit = true;

@@ -82,3 +82,14 @@ export function verboseLine(msg: Msg): Uint8Array {
   }
   return Buffer.concat([Buffer.from(head + ' '), msg.data, NL]);
 }
+
+/** Rows as left-aligned columns (two spaces apart), one string per row; cells already escaped. */
+export function columns(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+}

@@ -30,6 +30,15 @@ import { Registry, SubjectCheck, checkFrameSize, priorityOf } from './registry.j
 import { PendingCalls, PendingRequests, checkTimeout, type Reply } from './requests.js';
 import { Responder, type ServeHandler } from './responder.js';
 import { wholeStatus } from './status.js';
+import type { SourceInfo, TimerInfo, TriggerResult } from '../protocol/commands.js';
+import {
+  checkDaemonName,
+  sourceArgs,
+  timerArgs,
+  triggerArgs,
+  type SourceOptions,
+  type TimerOptions,
+} from './commands.js';
 import { Subscription, type Msg } from './subscription.js';
 import {
   Watch,
@@ -361,7 +370,7 @@ export class Client extends EventEmitter {
     }
   }
 
-  /** Calls a daemon control operation (`status`, `echo`). */
+  /** Calls a daemon control operation (`status`, `echo`, `timer.start`, ...). */
   call(op: string, args: Record<string, unknown> = {}): Promise<unknown> {
     if (this.#conn.closed) return Promise.reject(closedError());
     const { cid, result } = this.#calls.add();
@@ -375,6 +384,63 @@ export class Client extends EventEmitter {
    */
   status(pageSize = STATUS_PAGE): Promise<BrokerStatus> {
     return wholeStatus((args) => this.call('status', args), pageSize);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Daemon commands: docs/API.md "Daemon commands", docs/PROTOCOL.md section 6.12
+
+  /** The daemon sends `data` back (a round trip through the daemon). */
+  async echo(data: Uint8Array | string): Promise<Uint8Array> {
+    const r = (await this.call('echo', { data: toBytes(data) })) as { data?: unknown };
+    return r.data instanceof Uint8Array ? r.data : new Uint8Array(0);
+  }
+
+  /**
+   * Starts a daemon timer publishing a tick every `intervalMs` on `timer.<name>` (or
+   * `options.subject`). Rejects with BUS_ERR_CONFLICT when the name runs already, BUS_ERR_LIMIT
+   * below the daemon's shortest interval or past its number of timers.
+   */
+  async startTimer(
+    name: string,
+    intervalMs: number,
+    options: TimerOptions = {},
+  ): Promise<TimerInfo> {
+    return (await this.call('timer.start', timerArgs(name, intervalMs, options))) as TimerInfo;
+  }
+
+  /** Stops a daemon timer; rejects with BUS_ERR_NOT_FOUND when none of that name runs. */
+  async stopTimer(name: string): Promise<TimerInfo> {
+    checkDaemonName('timer', name);
+    return (await this.call('timer.stop', { name })) as TimerInfo;
+  }
+
+  /** The daemon's running timers, by name. */
+  async timers(): Promise<TimerInfo[]> {
+    return (await this.call('timer.ls')) as TimerInfo[];
+  }
+
+  /** Has the daemon publish `data` on `event.<event>` (sender: the daemon). */
+  async trigger(event: string, data?: Uint8Array | string): Promise<TriggerResult> {
+    return (await this.call('trigger', triggerArgs(event, data))) as TriggerResult;
+  }
+
+  /**
+   * Has the daemon read an event source and publish its records; only the daemon's own user
+   * (or root) may (else BUS_ERR_PERMISSION).
+   */
+  async addSource(source: SourceOptions): Promise<SourceInfo> {
+    return (await this.call('source.add', sourceArgs(source))) as SourceInfo;
+  }
+
+  /** Stops an event source; rejects with BUS_ERR_NOT_FOUND when there is none of that name. */
+  async removeSource(name: string): Promise<SourceInfo> {
+    checkDaemonName('source', name);
+    return (await this.call('source.rm', { name })) as SourceInfo;
+  }
+
+  /** The daemon's event sources with their counters. */
+  async sources(): Promise<SourceInfo[]> {
+    return (await this.call('source.ls')) as SourceInfo[];
   }
 
   // -------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ export {
   type StateWrite,
 } from './state.js';
 export { EventBus, EventCodecs } from './event-bus.js';
+export type { SourceOptions, TimerOptions } from './commands.js';
+export type { SourceInfo, TimerInfo, TriggerResult } from '../protocol/commands.js';
 export type { EventBusOptions, EventCodec } from './event-bus.js';
 export { BusError, BufferFullError, ErrorCode, type ErrorCodeValue } from '../protocol/errors.js';
 export { ManualClock, systemClock, type Clock } from '../protocol/clock.js';

@@ -1,11 +1,22 @@
 // The daemon's config file (TOML, parsed by smol-toml): `[daemon]` holds any `udsbus daemon`
 // option by its long name (the command line wins over the file), `[policy]` and
-// `[[policy.rule]]` the access policy. Every problem names its key and what was expected.
+// `[[policy.rule]]` the access policy, `[[source]]` event sources and `[[timer]]` timers. Every problem names its key and what was expected.
 // docs/OPERATIONS.md "Config file". Imports broker/ (types), util/, node and smol-toml.
 
 import { readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
-import { VERBS, type Policy, type PolicyRule, type Verb } from '../broker/index.js';
+import {
+  MAX_TIMER_INTERVAL_MS,
+  VERBS,
+  daemonNameProblem,
+  type Policy,
+  type PolicyRule,
+  type TimerSpec,
+  type Verb,
+} from '../broker/index.js';
+import { BusError } from '../protocol/errors.js';
+import { sourceSpec } from './sources/sources.js';
+import type { SourceSpec } from './sources/source.js';
 import { subjectProblem } from '../protocol/subject.js';
 import { DAEMON_OPTIONS } from './options.js';
 import type { Preload } from './daemon.js';
@@ -43,6 +54,10 @@ export interface DaemonConfig {
   /** `[daemon]` values as the command line would give them (strings, or true for flags). */
   options: Record<string, string | boolean>;
   policy: PolicySpec;
+  /** `[[source]]`: event sources opened at start. */
+  sources: SourceSpec[];
+  /** `[[timer]]`: timers started at start (owned by the daemon). */
+  timers: TimerSpec[];
 }
 
 /** A config file that cannot be used: every problem, one per line. */
@@ -85,17 +100,84 @@ export function loadConfig(file: string): DaemonConfig {
   }
   const problems: string[] = [];
   for (const key of Object.keys(doc)) {
-    if (key !== 'daemon' && key !== 'policy' && key !== 'preload') {
+    if (!['daemon', 'policy', 'preload', 'source', 'timer'].includes(key)) {
       problems.push(
-        `${key}: unknown section or key (known: [daemon], [policy], [[policy.rule]], [[preload]])`,
+        `${key}: unknown section or key (known: [daemon], [policy], [[policy.rule]], [[preload]], [[source]], [[timer]])`,
       );
     }
   }
   const options = daemonSection(doc['daemon'], problems);
   const policy = policySection(doc['policy'], problems);
+  const sources = arrayOfTables(doc['source'], 'source', problems).flatMap((t, i) =>
+    sourceTable(t, `source[${i + 1}]`, problems),
+  );
+  const timers = arrayOfTables(doc['timer'], 'timer', problems).flatMap((t, i) =>
+    timerTable(t, `timer[${i + 1}]`, problems),
+  );
   const preload = preloadSection(doc['preload'], problems);
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return { file, options, policy, preload };
+  return { file, options, policy, preload, sources, timers };
+}
+
+function arrayOfTables(v: unknown, key: string, problems: string[]): Table[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every(isTable)) {
+    problems.push(`${key}: expected an array of tables ([[${key}]]), got ${describe(v)}`);
+    return [];
+  }
+  return v;
+}
+
+const SOURCE_KEYS = ['name', 'path', 'command', 'subject', 'framing', 'from'];
+
+/** `[[source]]`: name, path or command, subject, framing (line, lp, fixed:N), from (start, end). */
+function sourceTable(t: Table, at: string, problems: string[]): SourceSpec[] {
+  for (const key of Object.keys(t)) {
+    if (!SOURCE_KEYS.includes(key))
+      problems.push(`${at}.${key}: unknown key (known: ${SOURCE_KEYS.join(', ')})`);
+  }
+  try {
+    return [sourceSpec(t, at)];
+  } catch (err) {
+    if (!(err instanceof BusError)) throw err;
+    problems.push(err.message);
+    return [];
+  }
+}
+
+const TIMER_KEYS = ['name', 'every', 'subject', 'count'];
+
+/** `[[timer]]`: name, every (ms), subject (default timer.<name>), count (default 0: forever). */
+function timerTable(t: Table, at: string, problems: string[]): TimerSpec[] {
+  const before = problems.length;
+  for (const key of Object.keys(t)) {
+    if (!TIMER_KEYS.includes(key))
+      problems.push(`${at}.${key}: unknown key (known: ${TIMER_KEYS.join(', ')})`);
+  }
+  const { name, every, subject, count } = t;
+  if (typeof name !== 'string' || daemonNameProblem('timer', name) !== null)
+    problems.push(`${at}.name: expected 1 to 64 of A-Z a-z 0-9 _ -, got ${describe(name)}`);
+  if (
+    typeof every !== 'number' ||
+    !Number.isInteger(every) ||
+    every < 1 ||
+    every > MAX_TIMER_INTERVAL_MS
+  )
+    problems.push(`${at}.every: expected milliseconds (an integer), got ${describe(every)}`);
+  const subj = subject ?? `timer.${String(name)}`;
+  if (typeof subj !== 'string' || subjectProblem(subj, false) !== null)
+    problems.push(`${at}.subject: expected a subject without wildcards, got ${describe(subject)}`);
+  if (count !== undefined && !(typeof count === 'number' && Number.isInteger(count) && count >= 0))
+    problems.push(`${at}.count: expected a non-negative integer, got ${describe(count)}`);
+  if (problems.length > before) return [];
+  return [
+    {
+      name: name as string,
+      intervalMs: every as number,
+      subject: subj as string,
+      count: (count as number | undefined) ?? 0,
+    },
+  ];
 }
 
 function preloadSection(v: unknown, problems: string[]): Preload[] {

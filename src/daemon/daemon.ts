@@ -13,6 +13,21 @@ import {
 import { DAEMON_SOCK_BUF } from '../transport/sock-buf.js';
 import { packageVersion } from '../util/version.js';
 import { StateFile } from './state-file.js';
+import type { TimerSpec } from '../broker/index.js';
+import { BusError } from '../protocol/errors.js';
+import type { SourceSpec } from './sources/source.js';
+import { DEFAULT_MAX_SOURCES, SOURCE_TIMING, SourceTable } from './sources/sources.js';
+
+/** What the daemon starts with besides its clients: config-file sources and timers. */
+export interface DaemonStartup {
+  sources: SourceSpec[];
+  timers: TimerSpec[];
+  /** Event sources at most (`--max-sources`). */
+  maxSources: number;
+}
+
+/** The room a source record leaves in a frame for its subject and headers, bytes. */
+const RECORD_ROOM = 1024;
 
 /** A running daemon. */
 export interface RunningDaemon {
@@ -49,6 +64,7 @@ export async function startDaemon(
   access?: SocketAccess,
   stateDir: string | null = null,
   preload: readonly Preload[] = [],
+  startup: DaemonStartup = { sources: [], timers: [], maxSources: DEFAULT_MAX_SOURCES },
 ): Promise<RunningDaemon> {
   // Shared-state values marked `persist` live in a file in the state folder (none: memory only).
   const stateFile = stateDir === null ? undefined : new StateFile(stateDir, log);
@@ -68,6 +84,32 @@ export async function startDaemon(
   if (stateFile !== undefined) loadState(broker, stateFile);
   for (const { key, why } of broker.preloadState(preload))
     log(`state: preload of ${key} skipped: ${why}`);
+  const sources = new SourceTable(
+    broker,
+    {
+      ...SOURCE_TIMING,
+      maxRecord: Math.max(1, broker.options.maxFrame - RECORD_ROOM),
+      log: quiet ? () => undefined : log,
+    },
+    startup.maxSources,
+  );
+  broker.setSources(sources);
+  for (const spec of startup.timers) {
+    try {
+      broker.startTimer(spec);
+    } catch (err) {
+      if (!(err instanceof BusError)) throw err;
+      throw new RangeError(`config: timer ${spec.name}: ${err.message}`);
+    }
+  }
+  for (const spec of startup.sources) {
+    try {
+      sources.addSpec(spec, false);
+    } catch (err) {
+      if (!(err instanceof BusError)) throw err;
+      throw new RangeError(`config: ${err.message}`);
+    }
+  }
   // Socket activation: systemd bound the socket; its path is whatever the unit says.
   const passed = inheritedListenFd();
   const server =
@@ -84,6 +126,7 @@ export async function startDaemon(
     stop: () => {
       stopping ??= (async () => {
         server.close();
+        sources.closeAll();
         const { dropped } = await broker.shutdown(shutdownTimeoutMs);
         if (dropped > 0)
           log(

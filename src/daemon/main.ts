@@ -11,7 +11,14 @@ import { SOCKET_MODES, type SocketAccess } from '../transport/unix-server.js';
 import { defaultSocketPath } from '../transport/socket-path.js';
 import { intOption, parseOptions, UsageError } from '../util/args.js';
 import { packageVersion } from '../util/version.js';
-import { log, startDaemon, type Preload, type RunningDaemon } from './daemon.js';
+import {
+  log,
+  startDaemon,
+  type DaemonStartup,
+  type Preload,
+  type RunningDaemon,
+} from './daemon.js';
+import { DEFAULT_MAX_SOURCES } from './sources/sources.js';
 import { DAEMON_HELP, DAEMON_OPTIONS } from './options.js';
 import { defaultStateDir } from './state-file.js';
 import { ConfigError, loadConfig, resolvePolicy } from './config.js';
@@ -44,6 +51,8 @@ function reload(
     if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) changed.push(key);
   }
   if (next.path !== running.path) changed.push('socket');
+  if (JSON.stringify(next.startup) !== JSON.stringify(running.startup))
+    changed.push('[[source]]/[[timer]]/max-sources');
   if (next.access.mode !== running.access.mode || next.access.gid !== running.access.gid)
     changed.push('socket-mode/socket-group');
   log(
@@ -80,6 +89,8 @@ interface DaemonArgs {
   checkConfig: string | undefined;
   /** The config file's [[preload]] values. */
   preload: Preload[];
+  /** Event sources and timers of the config file, and the most sources (--max-sources). */
+  startup: DaemonStartup;
 }
 
 /** The gid of group `name` from /etc/group (a number is taken as a gid), or a UsageError. */
@@ -122,6 +133,7 @@ const EMPTY_ARGS: DaemonArgs = {
   configFile: undefined,
   checkConfig: undefined,
   preload: [],
+  startup: { sources: [], timers: [], maxSources: DEFAULT_MAX_SOURCES },
 };
 
 /** `--check-config FILE`: 0 and one line when valid, 1 and every problem when not. */
@@ -184,6 +196,8 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   set('maxStateKeys', int('max-state-keys', 0));
   set('maxStateValueBytes', int('max-state-value-bytes', 0));
   set('maxStateBytes', int('max-state-bytes', 0));
+  set('maxTimers', int('max-timers', 0));
+  set('minTimerIntervalMs', int('min-timer-interval-ms', 1));
   if (values['no-persist'] === true && values['state-dir'] !== undefined)
     throw new UsageError('give only one of --state-dir and --no-persist');
   if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
@@ -206,6 +220,11 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     quiet: values.quiet === true,
     help: values.help === true,
     stateDir: values['no-persist'] === true ? null : (values['state-dir'] ?? defaultStateDir()),
+    startup: {
+      sources: config?.sources ?? [],
+      timers: config?.timers ?? [],
+      maxSources: int('max-sources', 0) ?? DEFAULT_MAX_SOURCES,
+    },
   };
 }
 
@@ -240,6 +259,7 @@ export async function daemonMain(argv: readonly string[]): Promise<number> {
       args.access,
       args.stateDir,
       args.preload,
+      args.startup,
     );
   } catch (err) {
     if (err instanceof RangeError || err instanceof TypeError) {

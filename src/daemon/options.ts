@@ -159,6 +159,26 @@ export const DAEMON_OPTIONS = {
     help: 'bytes of all shared-state keys and values together (BUS_ERR_LIMIT past it)',
     default: '8388608',
   },
+  'max-timers': {
+    type: 'string',
+    arg: 'N',
+    see: 'see [Timers](#timers)',
+    help: 'daemon timers running at once (BUS_ERR_LIMIT past it)',
+    default: '256',
+  },
+  'min-timer-interval-ms': {
+    type: 'string',
+    arg: 'MS',
+    help: 'the shortest timer interval (BUS_ERR_LIMIT below it)',
+    default: '5',
+  },
+  'max-sources': {
+    type: 'string',
+    arg: 'N',
+    see: 'see [Event sources](#event-sources)',
+    help: 'event sources the daemon reads at once (BUS_ERR_LIMIT past it)',
+    default: '64',
+  },
   'idle-timeout-ms': {
     type: 'string',
     arg: 'MS',

@@ -61,6 +61,10 @@ export interface StatusTotals {
   stateBytes: number;
   /** Shared state: the revision of the last change (0: none since the store began). */
   stateRevision: number;
+  /** Daemon timers running (`timer.ls` lists them). */
+  timers: number;
+  /** Event sources the daemon reads (`source.ls` lists them). */
+  sources: number;
 }
 
 /** The answer to the `status` control call: the daemon's figures and one page of each list. */

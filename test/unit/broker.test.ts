@@ -692,6 +692,8 @@ void test('status call returns clients, subjects and totals; unknown ops get UNK
       names: 0,
       denied: 0,
       deniedByVerb: {},
+      timers: 0,
+      sources: 0,
     },
   );
   assert.deepEqual(

@@ -151,6 +151,10 @@ async function scenario(): Promise<Map<string, Uint8Array>> {
   out.set('ping', encodeBare(Op.PING));
   out.set('unsub', encodeUnsub(1));
   out.set('call-echo', encodeCall(1, 'echo', { x: 1 }));
+  out.set(
+    'call-timer-start',
+    encodeCall(4, 'timer.start', { name: 't', intervalMs: 50, count: 5 }),
+  );
   a.reset();
   a.send(out.get('call-echo')!);
   await tick();
@@ -380,6 +384,16 @@ const checks: Record<string, { prose: string[]; check: (b: Uint8Array) => void }
     prose: ['subscription 1'],
     check: (b) => {
       assert.equal(decodeUnsub(b), 1);
+    },
+  },
+  'call-timer-start': {
+    prose: ['timer `t`', 'call id 4', 'every 50 ms', '5 times'],
+    check: (b) => {
+      const c = decodeCall(b);
+      assert.deepEqual(
+        { cid: c.cid, op: c.op, args: { ...c.args } },
+        { cid: 4, op: 'timer.start', args: { name: 't', intervalMs: 50, count: 5 } },
+      );
     },
   },
   'call-echo': {

@@ -5,6 +5,7 @@ import { broadcast } from './broadcast.js';
 import { check } from './check.js';
 import { claim } from './claim.js';
 import { del } from './del.js';
+import { echo } from './echo.js';
 import { get } from './get.js';
 import { keys } from './keys.js';
 import { listen } from './listen.js';
@@ -16,7 +17,10 @@ import { req } from './req.js';
 import { send } from './send.js';
 import { set } from './set.js';
 import { status } from './status.js';
+import { source } from './source.js';
 import { sub } from './sub.js';
+import { timer } from './timer.js';
+import { trigger } from './trigger.js';
 import { top } from './top.js';
 import { watch } from './watch.js';
 
@@ -38,6 +42,10 @@ export const COMMANDS: readonly Command[] = [
   watch,
   del,
   keys,
+  timer,
+  trigger,
+  source,
+  echo,
   status,
 ];
 

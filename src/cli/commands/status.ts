@@ -42,6 +42,7 @@ export function formatStatus(st: BrokerStatus, path: string): string {
     `${st.server} ${st.version} (protocol ${st.protocol}) on ${escapeText(path)}, up ${duration(st.uptimeMs)}`,
     `messages: ${st.totals.msgsIn} in, ${st.totals.msgsDelivered} delivered, ${st.totals.dropped} dropped; ${st.totals.pendingRequests} requests pending`,
     `state: ${st.totals.stateKeys} keys, ${st.totals.stateBytes} bytes, revision ${st.totals.stateRevision}`,
+    `timers: ${st.totals.timers}, event sources: ${st.totals.sources}`,
     ...(st.totals.denied > 0
       ? [
           `access policy: ${st.totals.denied} denied (${Object.entries(st.totals.deniedByVerb)
