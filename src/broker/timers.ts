@@ -2,7 +2,7 @@
 // publishing ticks on a subject. Drift-free: tick N is due at start + N × interval, computed from
 // the start time, never from the previous tick; a tick that fires late says how late, and ticks
 // more than a whole interval late are skipped and counted, never sent in a bunch.
-// docs/PROTOCOL.md section 10.12. Imports only protocol/.
+// docs/PROTOCOL.md section 10.13. Imports only protocol/.
 
 import type { Clock, TimerHandle } from '../protocol/clock.js';
 import type { TimerInfo } from '../protocol/commands.js';
