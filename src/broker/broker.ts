@@ -28,7 +28,9 @@ import { DaemonProducer, type ProducerControl } from './producer.js';
 import type { SourceHost } from './commands.js';
 import type { TimerInfo, TimerSpec } from './timers.js';
 import { subjectProblem } from '../protocol/subject.js';
-import { TEXT_HELLO, TEXT_PONG, TextConn, TextInput, sniff } from './text-mode.js';
+import { TextConn } from './text-conn.js';
+import { TextInput } from './text-input.js';
+import { TEXT_HELLO, TEXT_PONG, sniff } from './text-mode.js';
 
 export type { BrokerOptions } from './options.js';
 export type { PersistedState } from './state.js';

@@ -8,7 +8,7 @@ import type { WireErrorCode } from '../protocol/errors.js';
 import { UNKNOWN_ID, type Sender } from '../protocol/delivery-frames.js';
 import { FlowState } from './flow-control.js';
 import type { Sub } from './sub.js';
-import type { TextInput } from './text-mode.js';
+import type { TextInput } from './text-input.js';
 import { OPEN_POLICY, SessionPolicy } from './policy.js';
 
 const OPEN_SESSION = new SessionPolicy(OPEN_POLICY, { uid: undefined, gid: undefined });
