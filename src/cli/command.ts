@@ -109,6 +109,39 @@ export async function openLong(
   return client;
 }
 
+/**
+ * The end of a long-running command: waits as runUntil does; a client that closed for good is
+ * reported (exit 1), else the client is closed (at once with `noDrain`) and the exit code is 0.
+ */
+export async function finishLong(
+  client: Client,
+  ctx: Context,
+  done: Promise<void>,
+  noDrain = false,
+): Promise<number> {
+  const failure = await runUntil(client, ctx, done);
+  if (failure !== undefined) {
+    note(failure.message);
+    return 1;
+  }
+  await client.close(noDrain ? { drainTimeoutMs: 0 } : {});
+  return 0;
+}
+
+/** Opens a client, runs `fn` with it, and closes it whatever happens. */
+export async function withClient(
+  socket: string | undefined,
+  name: string,
+  fn: (client: Client) => Promise<void>,
+): Promise<void> {
+  const client = await open(socket, name);
+  try {
+    await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Writes `udsbus: LINE` on stderr. */
 export function note(line: string): void {
   process.stderr.write(`udsbus: ${line}\n`);

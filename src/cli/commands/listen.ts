@@ -6,11 +6,10 @@ import {
   COUNT_OPTION,
   SOCKET_OPTION,
   HELP_OPTION,
-  note,
   open,
-  runUntil,
   type Command,
   type Context,
+  finishLong,
 } from '../command.js';
 import { msgJson, payloadLine } from '../format.js';
 
@@ -44,13 +43,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
     if (count !== undefined && seen >= count) finish();
   });
   if (count === 0) finish();
-  const failure = await runUntil(client, ctx, done);
-  if (failure !== undefined) {
-    note(failure.message);
-    return 1;
-  }
-  await client.close({ drainTimeoutMs: 0 });
-  return 0;
+  return finishLong(client, ctx, done, true);
 }
 
 export const listen: Command = {

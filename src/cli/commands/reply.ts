@@ -10,9 +10,9 @@ import {
   HELP_OPTION,
   note,
   openLong,
-  runUntil,
   type Command,
   type Context,
+  finishLong,
 } from '../command.js';
 
 const options = {
@@ -88,13 +88,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
   await client.flush();
   note(`serving ${subject}`);
   if (count === 0) finish();
-  const failure = await runUntil(client, ctx, done);
-  if (failure !== undefined) {
-    note(failure.message);
-    return 1;
-  }
-  await client.close();
-  return 0;
+  return finishLong(client, ctx, done);
 }
 
 export const reply: Command = {

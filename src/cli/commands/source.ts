@@ -10,6 +10,7 @@ import {
   open,
   type Command,
   type Context,
+  withClient,
 } from '../command.js';
 import { columns, escapeText, terminalJson } from '../format.js';
 
@@ -131,12 +132,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
     default:
       throw new UsageError('source takes add, ls or rm');
   }
-  const client = await open(values.socket, 'udsbus source');
-  try {
-    await call(client);
-  } finally {
-    await client.close();
-  }
+  await withClient(values.socket, 'udsbus source', call);
   return 0;
 }
 

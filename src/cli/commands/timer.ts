@@ -9,6 +9,7 @@ import {
   open,
   type Command,
   type Context,
+  withClient,
 } from '../command.js';
 import { columns, escapeText, terminalJson } from '../format.js';
 
@@ -103,12 +104,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
     default:
       throw new UsageError('timer takes start, stop or ls');
   }
-  const client = await open(values.socket, 'udsbus timer');
-  try {
-    await call(client);
-  } finally {
-    await client.close();
-  }
+  await withClient(values.socket, 'udsbus timer', call);
   return 0;
 }
 

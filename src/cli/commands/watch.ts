@@ -11,9 +11,9 @@ import {
   HELP_OPTION,
   note,
   openLong,
-  runUntil,
   type Command,
   type Context,
+  finishLong,
 } from '../command.js';
 import { jsonData, payloadLine, terminalJson } from '../format.js';
 
@@ -92,13 +92,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<number> {
   await client.flush();
   note(`watching ${pattern}`);
   if (count === 0) finish();
-  const failure = await runUntil(client, ctx, done);
-  if (failure !== undefined) {
-    note(failure.message);
-    return 1;
-  }
-  await client.close({ drainTimeoutMs: 0 });
-  return 0;
+  return finishLong(client, ctx, done, true);
 }
 
 export const watch: Command = {
